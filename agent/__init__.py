@@ -1,0 +1,1 @@
+"""Device-management agent: faults, remote commands, reprints (arrives with the agent issue)."""

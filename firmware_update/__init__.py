@@ -1,0 +1,1 @@
+"""Signed A/B firmware updates (arrives with the firmware issue)."""

@@ -1,0 +1,1 @@
+"""posemu: smart POS terminal emulator."""

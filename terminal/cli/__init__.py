@@ -1,0 +1,1 @@
+"""The `posemu` command: the one place that picks adapters and wires everything."""

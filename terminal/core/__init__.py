@@ -1,0 +1,1 @@
+"""Pure domain core of the terminal: no I/O, no Textual, no pyserial."""
