@@ -1,1 +1,80 @@
-"""ISO 8583 messages, dialects, codecs, framing, crypto, strategies and a host simulator."""
+"""ISO 8583 for payments engineers: dialects as data, fast pack/unpack, framing, crypto.
+
+>>> from iso8583 import Message, get_spec, pack, unpack
+>>> spec = get_spec("iso87ascii")
+>>> raw = pack(Message("0800", {7: "1123071200", 11: "000001", 70: "301"}), spec)
+>>> unpack(raw, spec).fields[70]
+'301'
+
+Errors are all :class:`Iso8583Error` (see ``iso8583.errors``).
+"""
+
+from __future__ import annotations
+
+from iso8583.dialects import get_spec, spec_names
+from iso8583.errors import (
+    CryptoError,
+    DecodeError,
+    EncodeError,
+    FramingError,
+    Iso8583Error,
+    MacMismatchError,
+    SpecError,
+)
+from iso8583.framing import Frame, FrameFormat, LengthHeader, StreamFramer, Tpdu
+from iso8583.message import Message
+from iso8583.spec import (
+    BerTlv,
+    BitmapEncoding,
+    Encoding,
+    FieldSpec,
+    Kind,
+    LengthUnit,
+    Mask,
+    Pad,
+    Positional,
+    Spec,
+)
+from iso8583.tlv import TlvEncoding, TlvFormat
+
+__all__ = [
+    "BerTlv",
+    "BitmapEncoding",
+    "CryptoError",
+    "DecodeError",
+    "EncodeError",
+    "Encoding",
+    "FieldSpec",
+    "Frame",
+    "FrameFormat",
+    "FramingError",
+    "Iso8583Error",
+    "Kind",
+    "LengthHeader",
+    "LengthUnit",
+    "MacMismatchError",
+    "Mask",
+    "Message",
+    "Pad",
+    "Positional",
+    "Spec",
+    "SpecError",
+    "StreamFramer",
+    "TlvEncoding",
+    "TlvFormat",
+    "Tpdu",
+    "get_spec",
+    "pack",
+    "spec_names",
+    "unpack",
+]
+
+
+def pack(message: Message, spec: Spec) -> bytes:
+    """Encode ``message`` with ``spec``; raises :class:`EncodeError` naming the field."""
+    return spec.codec.pack(message)
+
+
+def unpack(data: bytes | bytearray | memoryview, spec: Spec) -> Message:
+    """Decode one message; raises :class:`DecodeError` with field, offset and partial message."""
+    return spec.codec.unpack(data)
