@@ -47,6 +47,7 @@ class FieldCodec:
 
 # --- character classes ------------------------------------------------------------------------
 
+
 def _ok_n(s: str) -> bool:
     return not s or (s.isascii() and s.isdigit())
 
@@ -137,13 +138,15 @@ def _prefix_codec(key: str, fs: FieldSpec) -> tuple[LenEncoder, LenDecoder]:
         def dec_len(buf: bytes, pos: int) -> tuple[int, int]:
             raw = buf[pos : pos + width]
             if len(raw) != width:
-                raise DecodeError(f"length prefix needs {width} bytes, {len(raw)} left",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length prefix needs {width} bytes, {len(raw)} left", field=key, offset=pos
+                )
             if ebcdic:
                 raw = raw.decode(cp).encode("ascii", "replace")
             if not raw.isdigit():
-                raise DecodeError(f"length prefix {raw!r} is not {width} digits",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length prefix {raw!r} is not {width} digits", field=key, offset=pos
+                )
             return int(raw), pos + width
 
         return enc_len, dec_len
@@ -156,12 +159,14 @@ def _prefix_codec(key: str, fs: FieldSpec) -> tuple[LenEncoder, LenDecoder]:
         def dec_len(buf: bytes, pos: int) -> tuple[int, int]:
             raw = buf[pos : pos + width]
             if len(raw) != width:
-                raise DecodeError(f"length prefix needs {width} bytes, {len(raw)} left",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length prefix needs {width} bytes, {len(raw)} left", field=key, offset=pos
+                )
             h = raw.hex()
             if not h.isdigit():
-                raise DecodeError(f"length prefix {h.upper()} is not packed BCD",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length prefix {h.upper()} is not packed BCD", field=key, offset=pos
+                )
             return int(h), pos + width
 
         return enc_len, dec_len
@@ -174,13 +179,16 @@ def _prefix_codec(key: str, fs: FieldSpec) -> tuple[LenEncoder, LenDecoder]:
         def dec_len(buf: bytes, pos: int) -> tuple[int, int]:
             raw = buf[pos : pos + width]
             if len(raw) != width:
-                raise DecodeError(f"length prefix needs {width} bytes, {len(raw)} left",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length prefix needs {width} bytes, {len(raw)} left", field=key, offset=pos
+                )
             return int.from_bytes(raw, "big"), pos + width
 
         return enc_len, dec_len
-    raise SpecError(f"length prefix encoding {enc.value} is not ascii, ebcdic, bcd or binary",
-                    where=f"field {key}")
+    raise SpecError(
+        f"length prefix encoding {enc.value} is not ascii, ebcdic, bcd or binary",
+        where=f"field {key}",
+    )
 
 
 # --- field bodies ------------------------------------------------------------------------------
@@ -198,18 +206,17 @@ def _check_spec(key: str, fs: FieldSpec) -> None:
     if fs.prefix not in (0, 1, 2, 3, 4, 5, 6):
         raise SpecError(f"prefix of {fs.prefix} digits is not supported", where=where)
     if fs.prefix and fs.max_len > 10**fs.prefix - 1:
-        raise SpecError(f"max_len {fs.max_len} does not fit {fs.prefix} length digits",
-                        where=where)
+        raise SpecError(f"max_len {fs.max_len} does not fit {fs.prefix} length digits", where=where)
     if fs.kind is Kind.B and fs.encoding not in (Encoding.BINARY, Encoding.HEX):
         raise SpecError("binary data must use binary or hex encoding", where=where)
     if fs.kind in TEXT_KINDS and fs.encoding in (Encoding.BINARY, Encoding.HEX):
-        raise SpecError(f"{fs.kind.value} data cannot use {fs.encoding.value} encoding",
-                        where=where)
+        raise SpecError(
+            f"{fs.kind.value} data cannot use {fs.encoding.value} encoding", where=where
+        )
     if fs.encoding is Encoding.BCD and fs.kind not in (Kind.N, Kind.Z, Kind.XN):
         raise SpecError(f"{fs.kind.value} data cannot be packed BCD", where=where)
     if fs.length_unit is LengthUnit.WIRE and fs.encoding is not Encoding.HEX:
-        raise SpecError("length_unit 'wire' only applies to hex-encoded binary data",
-                        where=where)
+        raise SpecError("length_unit 'wire' only applies to hex-encoded binary data", where=where)
     if len(fs.pad_nibble) != 1 or fs.pad_nibble not in "0123456789ABCDEFabcdef":
         raise SpecError(f"pad nibble {fs.pad_nibble!r} is not one hex digit", where=where)
     try:
@@ -230,16 +237,19 @@ def _text_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
         end = pos + count + sign
         raw = buf[pos:end]
         if len(raw) != count + sign:
-            raise DecodeError(f"needs {count + sign} bytes, {len(raw)} left", field=key,
-                              offset=pos)
+            raise DecodeError(f"needs {count + sign} bytes, {len(raw)} left", field=key, offset=pos)
         try:
             s = raw.decode(codec_name)
         except UnicodeDecodeError as exc:
-            raise DecodeError(f"byte 0x{raw[exc.start]:02X} is not {codec_name}", field=key,
-                              offset=pos + exc.start) from None
+            raise DecodeError(
+                f"byte 0x{raw[exc.start]:02X} is not {codec_name}",
+                field=key,
+                offset=pos + exc.start,
+            ) from None
         if not check(s):
-            raise DecodeError(_bad_text(key, kind, s, check), field=key,
-                              offset=pos + _first_bad(kind, s, check))
+            raise DecodeError(
+                _bad_text(key, kind, s, check), field=key, offset=pos + _first_bad(kind, s, check)
+            )
         return s, end
 
     def enc(value: Any) -> tuple[bytes, int]:
@@ -250,8 +260,9 @@ def _text_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
         try:
             return value.encode(codec_name), len(value) - sign
         except UnicodeEncodeError as exc:
-            raise EncodeError(f"character {value[exc.start]!r} has no {codec_name} encoding",
-                              field=key) from None
+            raise EncodeError(
+                f"character {value[exc.start]!r} has no {codec_name} encoding", field=key
+            ) from None
 
     return enc, dec
 
@@ -281,15 +292,17 @@ def _bcd_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
             else:
                 p, h = h[-1], h[:-1]
             if p != pad:
-                raise DecodeError(f"pad nibble is {p.upper()}, expected {pad.upper()}",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"pad nibble is {p.upper()}, expected {pad.upper()}", field=key, offset=pos
+                )
         if track:
             h = h.replace("d", "=")
         s = prefix + h
         if not check(s):
             bad = _first_bad(kind, s, check)
-            raise DecodeError(_bad_text(key, kind, s.upper(), check), field=key,
-                              offset=pos + bad // 2)
+            raise DecodeError(
+                _bad_text(key, kind, s.upper(), check), field=key, offset=pos + bad // 2
+            )
         return s, end
 
     def enc(value: Any) -> tuple[bytes, int]:
@@ -327,8 +340,9 @@ def _binary_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
             return binascii.unhexlify(raw), end
         except (binascii.Error, ValueError):
             bad = next(i for i, c in enumerate(raw) if chr(c) not in "0123456789ABCDEFabcdef")
-            raise DecodeError(f"byte 0x{raw[bad]:02X} is not a hex digit", field=key,
-                              offset=pos + bad) from None
+            raise DecodeError(
+                f"byte 0x{raw[bad]:02X} is not a hex digit", field=key, offset=pos + bad
+            ) from None
 
     def enc(value: Any) -> tuple[bytes, int]:
         if not isinstance(value, bytes | bytearray | memoryview):
@@ -352,22 +366,26 @@ def _body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
 
 # --- whole fields ------------------------------------------------------------------------------
 
+
 def compile_field(key: str, fs: FieldSpec) -> FieldCodec:
     """Build the codec of one field (or subfield); raises SpecError on impossible specs."""
     _check_spec(key, fs)
     body_enc, body_dec = _body(key, fs)
     max_len = fs.max_len
-    unit = "digits" if fs.kind in (Kind.N, Kind.Z, Kind.XN) else (
-        "bytes" if fs.kind is Kind.B and fs.length_unit is LengthUnit.VALUE else "characters")
+    unit = (
+        "digits"
+        if fs.kind in (Kind.N, Kind.Z, Kind.XN)
+        else ("bytes" if fs.kind is Kind.B and fs.length_unit is LengthUnit.VALUE else "characters")
+    )
     if fs.kind is Kind.B and fs.length_unit is LengthUnit.WIRE:
         unit = "hex characters"
 
     if fs.fixed:
+
         def encode(value: Any) -> bytes:
             data, count = body_enc(value)
             if count != max_len:
-                raise EncodeError(f"length {count} {unit}, expected exactly {max_len}",
-                                  field=key)
+                raise EncodeError(f"length {count} {unit}, expected exactly {max_len}", field=key)
             return data
 
         def decode(buf: bytes, pos: int) -> tuple[Any, int]:
@@ -378,15 +396,15 @@ def compile_field(key: str, fs: FieldSpec) -> FieldCodec:
         def encode(value: Any) -> bytes:
             data, count = body_enc(value)
             if count > max_len:
-                raise EncodeError(f"length {count} {unit} exceeds the maximum {max_len}",
-                                  field=key)
+                raise EncodeError(f"length {count} {unit} exceeds the maximum {max_len}", field=key)
             return enc_len(count) + data
 
         def decode(buf: bytes, pos: int) -> tuple[Any, int]:
             count, start = dec_len(buf, pos)
             if count > max_len:
-                raise DecodeError(f"length {count} {unit} exceeds the maximum {max_len}",
-                                  field=key, offset=pos)
+                raise DecodeError(
+                    f"length {count} {unit} exceeds the maximum {max_len}", field=key, offset=pos
+                )
             return body_dec(buf, start, count)
 
     codec = _fast_path(fs, FieldCodec(encode, decode))
@@ -402,6 +420,7 @@ def compile_field(key: str, fs: FieldSpec) -> FieldCodec:
 # flatter pair that checks the same rules in fewer calls and hands anything irregular to the
 # generic pair, so errors are reported by one piece of code only.
 
+
 def _fast_text_check(fs: FieldSpec) -> Callable[[str], bool]:
     if fs.kind is Kind.N:
         return str.isdigit  # the data was decoded from ASCII-only bytes below
@@ -415,9 +434,14 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
     if fs.encoding is Encoding.ASCII and fs.kind in TEXT_KINDS and fs.kind is not Kind.XN:
         check = _fast_text_check(fs)
         if fs.fixed:
+
             def encode(value: Any) -> bytes:
-                if type(value) is str and len(value) == max_len and value.isascii() \
-                        and check(value):
+                if (
+                    type(value) is str
+                    and len(value) == max_len
+                    and value.isascii()
+                    and check(value)
+                ):
                     return value.encode("ascii")
                 return slow_enc(value)
 
@@ -436,8 +460,12 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
             fmt = f"%0{width}d%s"
 
             def encode(value: Any) -> bytes:
-                if type(value) is str and 0 < len(value) <= max_len and value.isascii() \
-                        and check(value):
+                if (
+                    type(value) is str
+                    and 0 < len(value) <= max_len
+                    and value.isascii()
+                    and check(value)
+                ):
                     return (fmt % (len(value), value)).encode("ascii")
                 return slow_enc(value)
 
@@ -457,6 +485,7 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
             return FieldCodec(encode, decode)
     if fs.kind is Kind.B and fs.fixed:
         if fs.encoding is Encoding.BINARY:
+
             def decode(buf: bytes, pos: int) -> tuple[Any, int]:
                 end = pos + max_len
                 raw = buf[pos:end]
@@ -492,8 +521,7 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
         nbytes = max_len // 2
 
         def encode(value: Any) -> bytes:
-            if type(value) is str and len(value) == max_len and value.isascii() \
-                    and value.isdigit():
+            if type(value) is str and len(value) == max_len and value.isascii() and value.isdigit():
                 return bytes.fromhex(value)
             return slow_enc(value)
 
@@ -510,11 +538,11 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
 
 # --- messages ----------------------------------------------------------------------------------
 
+
 def _bit_table() -> tuple[tuple[tuple[int, ...], ...], ...]:
     """_BITS[i][b]: field numbers whose bits are set in byte ``b`` at bitmap byte ``i``."""
     return tuple(
-        tuple(tuple(i * 8 + bit + 1 for bit in range(8) if b & (0x80 >> bit))
-              for b in range(256))
+        tuple(tuple(i * 8 + bit + 1 for bit in range(8) if b & (0x80 >> bit)) for b in range(256))
         for i in range(24)
     )
 
@@ -525,8 +553,9 @@ _MASKS = tuple(1 << (192 - n) if n else 0 for n in range(193))  # bit of field n
 
 def _undefined(key: str, spec_name: str) -> Decoder:
     def decode(buf: bytes, pos: int) -> tuple[Any, int]:
-        raise DecodeError(f"present in the bitmap but not defined by dialect {spec_name}",
-                          field=key, offset=pos)
+        raise DecodeError(
+            f"present in the bitmap but not defined by dialect {spec_name}", field=key, offset=pos
+        )
 
     return decode
 
@@ -593,14 +622,15 @@ class MessageCodec:
         if self._bm_kind is BitmapEncoding.BINARY:
             return bits
         h = binascii.hexlify(bits).upper()
-        return h.decode("ascii").encode(self._cp) if self._bm_kind is BitmapEncoding.EBCDIC_HEX else h
+        return (
+            h.decode("ascii").encode(self._cp) if self._bm_kind is BitmapEncoding.EBCDIC_HEX else h
+        )
 
     def _decode_bitmap(self, buf: bytes, pos: int, key: str) -> tuple[bytes, int]:
         width = self._bm_width
         raw = buf[pos : pos + width]
         if len(raw) != width:
-            raise DecodeError(f"bitmap needs {width} bytes, {len(raw)} left", field=key,
-                              offset=pos)
+            raise DecodeError(f"bitmap needs {width} bytes, {len(raw)} left", field=key, offset=pos)
         if self._bm_kind is BitmapEncoding.BINARY:
             return raw, pos + width
         if self._bm_kind is BitmapEncoding.EBCDIC_HEX:
@@ -609,8 +639,9 @@ class MessageCodec:
             return binascii.unhexlify(raw), pos + width
         except (binascii.Error, ValueError):
             bad = next(i for i, c in enumerate(raw) if chr(c) not in "0123456789ABCDEFabcdef")
-            raise DecodeError(f"bitmap byte 0x{raw[bad]:02X} is not a hex digit", field=key,
-                              offset=pos + bad) from None
+            raise DecodeError(
+                f"bitmap byte 0x{raw[bad]:02X} is not a hex digit", field=key, offset=pos + bad
+            ) from None
 
     # messages ----------------------------------------------------------------------------------
     def pack(self, message: Message) -> bytes:
@@ -622,12 +653,11 @@ class MessageCodec:
         if not numbers:
             return self._encode_mti(message.mti) + self._encode_bitmap(bytes(8))
         first, top = numbers[0], numbers[-1]
-        if type(first) is not int or type(top) is not int or first < 2 \
-                or top > self.spec.max_field:
-            bad = next(n for n in numbers
-                       if not isinstance(n, int) or not 2 <= n <= self.spec.max_field)
-            raise EncodeError(f"field number must be 2..{self.spec.max_field}",
-                              field=str(bad))
+        if type(first) is not int or type(top) is not int or first < 2 or top > self.spec.max_field:
+            bad = next(
+                n for n in numbers if not isinstance(n, int) or not 2 <= n <= self.spec.max_field
+            )
+            raise EncodeError(f"field number must be 2..{self.spec.max_field}", field=str(bad))
         if self._tertiary:
             return self._pack_tertiary(message, numbers)
         enc = self._enc
@@ -670,8 +700,12 @@ class MessageCodec:
         n = 0
         try:
             for n in numbers:
-                if n > 64 and top > 128 and (bits >> (192 - 65)) & 1 and n == min(
-                        (m for m in numbers if m > 64), default=0):
+                if (
+                    n > 64
+                    and top > 128
+                    and (bits >> (192 - 65)) & 1
+                    and n == min((m for m in numbers if m > 64), default=0)
+                ):
                     # The tertiary bitmap travels at the position of field 65.
                     parts.append(self._encode_bitmap(raw[16:24]))
                     bits &= ~_MASKS[65]
@@ -710,12 +744,17 @@ class MessageCodec:
                     continue
                 fields[n], pos = dec[n](buf, pos)
             if pos != len(buf):
-                raise DecodeError(f"{len(buf) - pos} unexpected bytes after the last field",
-                                  offset=pos)
+                raise DecodeError(
+                    f"{len(buf) - pos} unexpected bytes after the last field", offset=pos
+                )
         except DecodeError as exc:
             exc.partial = Message(mti, fields)
             raise
         except Exception as exc:  # defensive: no foreign exception may escape
-            raise DecodeError(f"cannot decode: {exc!r}", field=str(n) if n else None,
-                              offset=pos, partial=Message(mti, fields)) from exc
+            raise DecodeError(
+                f"cannot decode: {exc!r}",
+                field=str(n) if n else None,
+                offset=pos,
+                partial=Message(mti, fields),
+            ) from exc
         return Message(mti, fields)

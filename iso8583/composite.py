@@ -57,8 +57,11 @@ class _PositionalCodec:
             # Subfields live inside the already-decoded value: text is sliced as ASCII
             # characters (BCD digits are characters by then), bytes as raw bytes.
             if sub.kind is Kind.B:
-                sub = sub.with_(encoding=Encoding.BINARY, prefix_encoding=Encoding.BINARY,
-                                length_unit=LengthUnit.VALUE)
+                sub = sub.with_(
+                    encoding=Encoding.BINARY,
+                    prefix_encoding=Encoding.BINARY,
+                    length_unit=LengthUnit.VALUE,
+                )
             else:
                 sub = sub.with_(encoding=Encoding.ASCII, prefix_encoding=Encoding.ASCII)
             subs.append((str(i), compile_field(f"{key}.{i}", sub)))
@@ -73,16 +76,18 @@ class _PositionalCodec:
                 break
             out[name], pos = codec.decode(data, pos)
         if pos != len(data):
-            raise DecodeError(f"{len(data) - pos} characters after the last subfield",
-                              field=self.key, offset=pos)
+            raise DecodeError(
+                f"{len(data) - pos} characters after the last subfield", field=self.key, offset=pos
+            )
         return out
 
     def encode(self, value: dict[str, Any]) -> str | bytes:
         names = [name for name, _ in self.subs]
         unknown = sorted(set(value) - set(names))
         if unknown:
-            raise EncodeError(f"unknown subfield {unknown[0]!r} (known: {', '.join(names)})",
-                              field=self.key)
+            raise EncodeError(
+                f"unknown subfield {unknown[0]!r} (known: {', '.join(names)})", field=self.key
+            )
         parts: list[bytes] = []
         missing_from: str | None = None
         for name, codec in self.subs:
@@ -90,8 +95,9 @@ class _PositionalCodec:
                 missing_from = missing_from or name
                 continue
             if missing_from is not None:
-                raise EncodeError(f"subfield {missing_from} is missing but {name} is present",
-                                  field=self.key)
+                raise EncodeError(
+                    f"subfield {missing_from} is missing but {name} is present", field=self.key
+                )
             parts.append(codec.encode(value[name]))
         data = b"".join(parts)
         return data.decode("latin-1") if self.text else data
@@ -150,8 +156,12 @@ def wrap_composite(key: str, fs: FieldSpec, plain: FieldCodec) -> FieldCodec:
         except DecodeError as exc:
             start = end - _data_width(fs, value)
             field = exc.field if exc.field and exc.field.startswith(key + ".") else key
-            raise DecodeError(exc.reason, field=field, path=exc.path,
-                              offset=_inner_offset(fs, start, exc.offset or 0)) from None
+            raise DecodeError(
+                exc.reason,
+                field=field,
+                path=exc.path,
+                offset=_inner_offset(fs, start, exc.offset or 0),
+            ) from None
 
     def encode(value: Any) -> bytes:
         if isinstance(value, dict):

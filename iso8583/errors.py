@@ -59,7 +59,9 @@ class EncodeError(Iso8583Error):
     "h" for the header); ``path`` names subfields or TLV tags inside it.
     """
 
-    def __init__(self, reason: str, *, field: str | None = None, path: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, reason: str, *, field: str | None = None, path: tuple[str, ...] = ()
+    ) -> None:
         self.reason = reason
         self.field = field
         self.path = path

@@ -179,10 +179,14 @@ class Spec:
 
         for number, fs in self.fields.items():
             if not 2 <= number <= self.max_field or (self.tertiary_bitmap and number == 65):
-                raise SpecError(f"field number {number} is outside 2..{self.max_field}",
-                                where=f"spec {self.name}")
+                raise SpecError(
+                    f"field number {number} is outside 2..{self.max_field}",
+                    where=f"spec {self.name}",
+                )
             compile_field(str(number), fs)  # raises SpecError naming the field
         if self.mti_encoding not in (Encoding.ASCII, Encoding.BCD, Encoding.EBCDIC):
-            raise SpecError(f"MTI encoding {self.mti_encoding} is not ascii, bcd or ebcdic",
-                            where=f"spec {self.name}")
+            raise SpecError(
+                f"MTI encoding {self.mti_encoding} is not ascii, bcd or ebcdic",
+                where=f"spec {self.name}",
+            )
         return self

@@ -69,35 +69,58 @@ def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
     return _decode_level(buf, 0, len(buf), base_offset, (), 0)
 
 
+_TAG_NAMES: dict[bytes, str] = {}  # tag bytes -> canonical hex, bounded like _KNOWN_TAGS
+
+
 def _decode_level(
     buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...], depth: int
 ) -> BerTlvTree:
-    """Decode the objects in ``buf[pos:end]``, one nesting level."""
+    """Decode the objects in ``buf[pos:end]``, one nesting level.
+
+    The common shapes (one- or two-byte tags, short-form lengths) are read inline; tag paths
+    for error messages are only built when an error is raised, since this runs per message.
+    """
     result: BerTlvTree = {}
     first_seen: dict[str, int] = {}
     while pos < end:
-        if buf[pos] in _PADDING:
+        first = buf[pos]
+        if first in _PADDING:
             pos += 1
             continue
         tag_start = pos
-        tag, pos = _read_tag(buf, pos, end, base, path)
-        tag_path = (*path, f"tag {tag}")
+        if first & 0x1F != 0x1F:
+            pos += 1
+        elif pos + 1 < end and not buf[pos + 1] & 0x80:
+            pos += 2
+        else:
+            _, pos = _read_tag(buf, pos, end, base, path)
+        raw_tag = buf[tag_start:pos]
+        tag = _TAG_NAMES.get(raw_tag)
+        if tag is None:
+            tag = raw_tag.hex().upper()
+            if len(_TAG_NAMES) < _KNOWN_TAGS_MAX:
+                _TAG_NAMES[raw_tag] = tag
         if tag in first_seen:
             raise DecodeError(
                 f"duplicate tag (first at byte {first_seen[tag]})",
                 offset=base + tag_start,
-                path=tag_path,
+                path=(*path, f"tag {tag}"),
             )
         first_seen[tag] = base + tag_start
         length_start = pos
-        length, pos = _read_length(buf, pos, end, base, tag_path)
+        if pos < end and buf[pos] < 0x80:
+            length = buf[pos]
+            pos += 1
+        else:
+            length, pos = _read_length(buf, pos, end, base, (*path, f"tag {tag}"))
         if length > end - pos:
             raise DecodeError(
                 f"length {length} runs past the end ({end - pos} bytes left)",
                 offset=base + length_start,
-                path=tag_path,
+                path=(*path, f"tag {tag}"),
             )
-        if buf[tag_start] & 0x20:
+        if first & 0x20:
+            tag_path = (*path, f"tag {tag}")
             if depth >= MAX_BER_DEPTH:
                 raise DecodeError(
                     f"templates nested deeper than {MAX_BER_DEPTH}",
@@ -167,9 +190,54 @@ def encode_ber_tlv(value: Mapping[str, str | Mapping[str, Any]]) -> bytes:
     Tags and values are hex strings in either case. A constructed tag (bit 6 of its first
     byte) must map to a mapping, a primitive tag to a hex string.
     """
+    fast = _encode_fast(value, 0)
+    if fast is not None:
+        return fast
     out = bytearray()
     _encode_level(value, (), 0, out)
     return bytes(out)
+
+
+# Canonical (uppercase) tags that passed _tag_bytes, so the fast path can skip re-validating
+# them. Bounded: a stream of random tags cannot grow it without limit.
+_KNOWN_TAGS: dict[str, bytes] = {}
+_KNOWN_TAGS_MAX = 4096
+_SHORT_LENGTHS = tuple(bytes([n]) for n in range(0x80))
+
+
+def _encode_fast(value: Any, depth: int) -> bytes | None:
+    """Encode the common case quickly; ``None`` hands anything unusual to the checked path."""
+    if type(value) is not dict or depth > MAX_BER_DEPTH:
+        return None
+    parts = []
+    known = _KNOWN_TAGS
+    for key, item in value.items():
+        tag = known.get(key)
+        if tag is None:
+            return None
+        if type(item) is str:
+            if tag[0] & 0x20:
+                return None
+            try:
+                body = bytes.fromhex(item)
+            except ValueError:
+                return None
+            if len(body) * 2 != len(item):  # fromhex skips whitespace; we do not
+                return None
+        elif type(item) is dict:
+            if not tag[0] & 0x20:
+                return None
+            inner = _encode_fast(item, depth + 1)
+            if inner is None:
+                return None
+            body = inner
+        else:
+            return None
+        n = len(body)
+        if n >= 0x80:
+            return None
+        parts.append(tag + _SHORT_LENGTHS[n] + body)
+    return b"".join(parts)
 
 
 def _encode_level(value: Any, path: tuple[str, ...], depth: int, out: bytearray) -> None:
@@ -218,6 +286,7 @@ def _tag_bytes(key: Any, path: tuple[str, ...]) -> bytes:
                 "first byte's low 5 bits are not 11111, so the tag must be one byte",
                 path=tag_path,
             )
+        _remember(key, tag)
         return tag
     if len(tag) == 1:
         raise EncodeError("first byte's low 5 bits 11111 announce more tag bytes", path=tag_path)
@@ -225,7 +294,13 @@ def _tag_bytes(key: Any, path: tuple[str, ...]) -> bytes:
         raise EncodeError("a middle tag byte has bit 8 clear (tag ends early)", path=tag_path)
     if tag[-1] & 0x80:
         raise EncodeError("the last tag byte has bit 8 set (more bytes announced)", path=tag_path)
+    _remember(key, tag)
     return tag
+
+
+def _remember(key: str, tag: bytes) -> None:
+    if (key.isupper() or key.isdigit()) and len(_KNOWN_TAGS) < _KNOWN_TAGS_MAX:
+        _KNOWN_TAGS[key] = tag
 
 
 def _length_bytes(length: int, path: tuple[str, ...]) -> bytes:

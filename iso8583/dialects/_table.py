@@ -78,4 +78,6 @@ def bcd_policy(*, variable_pad: Pad = Pad.LEFT, track_pad: str = "F") -> Policy:
 
 
 def build_fields(rows: Iterable[Row], policy: Policy) -> dict[int, FieldSpec]:
-    return {n: policy(n, Kind(kind), max_len, prefix, name) for n, kind, max_len, prefix, name in rows}
+    return {
+        n: policy(n, Kind(kind), max_len, prefix, name) for n, kind, max_len, prefix, name in rows
+    }

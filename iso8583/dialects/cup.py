@@ -76,22 +76,30 @@ def _n(length: int, name: str) -> FieldSpec:
 def cup() -> Spec:
     fields = build_fields(CUP_FIELDS, bcd_policy(variable_pad=Pad.RIGHT))
     fields[55] = fields[55].with_(composite=BerTlv())
-    fields[60] = fields[60].with_(composite=Positional((
-        _n(2, "Transaction type code"),
-        _n(6, "Batch number"),
-        _n(3, "Network management information code"),
-        _n(1, "Terminal read capability"),
-        _n(1, "IC card condition code"),
-        _n(1, "Partial approval support"),
-        _n(3, "Account type"),
-    )))
-    fields[61] = fields[61].with_(composite=Positional((
-        _n(6, "Original batch number"),
-        _n(6, "Original STAN"),
-        _n(4, "Original transaction date (MMDD)"),
-        _n(2, "Original authorization method"),
-        _n(11, "Original authorizing institution"),
-    )))
+    fields[60] = fields[60].with_(
+        composite=Positional(
+            (
+                _n(2, "Transaction type code"),
+                _n(6, "Batch number"),
+                _n(3, "Network management information code"),
+                _n(1, "Terminal read capability"),
+                _n(1, "IC card condition code"),
+                _n(1, "Partial approval support"),
+                _n(3, "Account type"),
+            )
+        )
+    )
+    fields[61] = fields[61].with_(
+        composite=Positional(
+            (
+                _n(6, "Original batch number"),
+                _n(6, "Original STAN"),
+                _n(4, "Original transaction date (MMDD)"),
+                _n(2, "Original authorization method"),
+                _n(11, "Original authorizing institution"),
+            )
+        )
+    )
     return Spec(
         name="cup",
         description="China UnionPay-style terminal dialect: 2-byte length, TPDU, 6-byte header, "
@@ -99,6 +107,7 @@ def cup() -> Spec:
         fields=fields,
         mti_encoding=Encoding.BCD,
         bitmap_encoding=BitmapEncoding.BINARY,
-        framing=FrameFormat(length_header=LengthHeader.BINARY2, tpdu=True,
-                            header_length=len(CUP_HEADER)),
+        framing=FrameFormat(
+            length_header=LengthHeader.BINARY2, tpdu=True, header_length=len(CUP_HEADER)
+        ),
     )

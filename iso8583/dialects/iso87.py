@@ -14,8 +14,16 @@ from iso8583.spec import BerTlv, BitmapEncoding, Encoding, LengthUnit, Spec
 
 __all__ = ["ISO87_FIELDS", "iso87ascii", "iso87binary"]
 
-_RESERVED = [(n, "ans", 999, 3, f"Reserved for {'ISO' if n < 112 else 'national' if n < 120 else 'private'} use")
-             for n in range(105, 128)]
+_RESERVED = [
+    (
+        n,
+        "ans",
+        999,
+        3,
+        f"Reserved for {'ISO' if n < 112 else 'national' if n < 120 else 'private'} use",
+    )
+    for n in range(105, 128)
+]
 
 ISO87_FIELDS: list[Row] = [
     (2, "n", 19, 2, "Primary account number (PAN)"),
