@@ -1,0 +1,53 @@
+"""Masking of cardholder data for display and logs (PCI DSS 3.4: first 6 / last 4 at most)."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["luhn_ok", "mask_pan", "mask_track", "scrub_pans"]
+
+_PAN_RUN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn (mod 10) check of a digit string."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i & 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def mask_pan(pan: str, fill: str = "*") -> str:
+    """Keep the first 6 and last 4 digits when at least 3 stay hidden, fewer for short PANs."""
+    n = len(pan)
+    if n >= 13:
+        return pan[:6] + fill * (n - 10) + pan[-4:]
+    if n >= 8:
+        return fill * (n - 4) + pan[-4:]
+    return fill * n
+
+
+def mask_track(track: str, fill: str = "*") -> str:
+    """Mask the PAN of track data and hide everything after it (expiry, service code, CVV)."""
+    body = track
+    lead = ""
+    if body[:1] in ("%", ";"):
+        lead, body = body[0], body[1:]
+    if body[:1] in ("B", "b"):  # track 1 format code
+        lead, body = lead + body[0], body[1:]
+    for i, ch in enumerate(body):
+        if not ch.isdigit():
+            return lead + mask_pan(body[:i], fill) + ch + fill * (len(body) - i - 1)
+    return lead + mask_pan(body, fill)
+
+
+def scrub_pans(text: str, fill: str = "*") -> str:
+    """Mask every Luhn-valid 13-19 digit run: PANs hide in free-text fields too."""
+    return _PAN_RUN.sub(
+        lambda m: mask_pan(m.group(), fill) if luhn_ok(m.group()) else m.group(), text
+    )
