@@ -592,6 +592,10 @@ class MessageCodec:
         self._bm_kind = bm
         self._cp = spec.codepage
 
+    def encode_field(self, number: int, value: Any) -> bytes:
+        """One field as it appears on the wire (length prefix included)."""
+        return self._enc[number](value)
+
     # MTI ---------------------------------------------------------------------------------------
     def _encode_mti(self, mti: Any) -> bytes:
         if not isinstance(mti, str) or len(mti) != 4 or not _ok_n(mti):

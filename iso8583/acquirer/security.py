@@ -1,0 +1,115 @@
+"""MACs on whole messages and the sign-on key exchange of the acquirer protocol.
+
+MAC rule (as most acquirers): the MAC field is the last field of the message: 64 when no
+field above 64 is present, 128 otherwise. It is computed with ISO 9797-1 algorithm 3 (retail
+MAC, TDES MAC key) over every packed byte that precedes the MAC field's data; the MAC field
+travels in the message (its bit set) while being computed, with zeros in place of its value.
+
+Key exchange: at sign-on the host generates a PIN key and a MAC key, returns each encrypted
+under the terminal master key (TMK) with its check value; the terminal decrypts and verifies
+the KCVs before using them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iso8583.acquirer.model import SessionKeys
+from iso8583.errors import CryptoError
+from iso8583.keys import (
+    Key,
+    KeyAlgorithm,
+    decrypt_key,
+    encrypt_key,
+    generate_key,
+    key_check_value,
+)
+from iso8583.mac import MacAlgorithm, compute_mac, verify_mac
+from iso8583.message import Message
+from iso8583.spec import Spec
+
+__all__ = [
+    "TEST_TMK",
+    "WorkingKeys",
+    "apply_mac",
+    "issue_session_keys",
+    "mac_field_for",
+    "open_session_keys",
+    "verify_message_mac",
+]
+
+#: The emulator's published test master key; real terminals load theirs in a key ceremony.
+TEST_TMK = Key(bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"), KeyAlgorithm.TDES)
+
+MAC_ALGORITHM = MacAlgorithm.ISO9797_ALG3
+_ZERO_MAC = bytes(8)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingKeys:
+    """Clear working keys held in memory only; repr shows check values, never key bytes."""
+
+    pin_key: Key
+    mac_key: Key
+
+
+def mac_field_for(message: Message) -> int:
+    return 128 if any(n > 64 for n in message.fields if n not in (64, 128)) else 64
+
+
+def _mac_input(message: Message, spec: Spec) -> tuple[int, bytes]:
+    field = mac_field_for(message)
+    probe = Message(
+        message.mti,
+        {**{n: v for n, v in message.fields.items() if n not in (64, 128)}, field: _ZERO_MAC},
+    )
+    packed = spec.codec.pack(probe)
+    return field, packed[: -_mac_field_width(spec, field)]
+
+
+def _mac_field_width(spec: Spec, field: int) -> int:
+    """Bytes the 8-byte MAC occupies on the wire in this dialect (8, or 16 as hex)."""
+    return len(spec.codec.encode_field(field, _ZERO_MAC))
+
+
+def apply_mac(message: Message, spec: Spec, mac_key: Key) -> Message:
+    """Return the message with its MAC field set (field 64 or 128)."""
+    field, data = _mac_input(message, spec)
+    mac = compute_mac(data, mac_key, MAC_ALGORITHM)
+    fields = {n: v for n, v in message.fields.items() if n not in (64, 128)}
+    fields[field] = mac
+    return Message(message.mti, fields)
+
+
+def verify_message_mac(message: Message, spec: Spec, mac_key: Key) -> None:
+    """Raise :class:`~iso8583.errors.MacMismatchError` unless the message's MAC is right."""
+    field = mac_field_for(message)
+    mac = message.fields.get(field)
+    if not isinstance(mac, bytes):
+        raise CryptoError(f"message has no MAC in field {field}")
+    _, data = _mac_input(message, spec)
+    verify_mac(data, mac, mac_key, MAC_ALGORITHM)
+
+
+def issue_session_keys(tmk: Key = TEST_TMK) -> tuple[WorkingKeys, SessionKeys]:
+    """Host side of sign-on: fresh working keys, and their encrypted form for the terminal."""
+    pin_key = generate_key(KeyAlgorithm.TDES, 16)
+    mac_key = generate_key(KeyAlgorithm.TDES, 16)
+    wire = SessionKeys(
+        pin_key=encrypt_key(pin_key, tmk),
+        pin_kcv=key_check_value(pin_key),
+        mac_key=encrypt_key(mac_key, tmk),
+        mac_kcv=key_check_value(mac_key),
+    )
+    return WorkingKeys(pin_key, mac_key), wire
+
+
+def open_session_keys(wire: SessionKeys, tmk: Key = TEST_TMK) -> WorkingKeys:
+    """Terminal side of sign-on: decrypt the working keys and check their KCVs."""
+    pin = Key(decrypt_key(wire.pin_key, tmk), KeyAlgorithm.TDES)
+    mac = Key(decrypt_key(wire.mac_key, tmk), KeyAlgorithm.TDES)
+    if key_check_value(pin) != wire.pin_kcv:
+        raise CryptoError("PIN key check value does not match: wrong master key?")
+    if key_check_value(mac) != wire.mac_kcv:
+        raise CryptoError("MAC key check value does not match: wrong master key?")
+    return WorkingKeys(pin, mac)
