@@ -454,6 +454,15 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
                         return s, end
                 return slow_dec(buf, pos)
 
+            if fs.kind is Kind.N:
+
+                def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+                    end = pos + max_len
+                    raw = buf[pos:end]
+                    if len(raw) == max_len and raw.isdigit():  # bytes: ASCII digits only
+                        return raw.decode("ascii"), end
+                    return slow_dec(buf, pos)
+
             return FieldCodec(encode, decode)
         if ascii_prefix:
             width = fs.prefix
@@ -517,23 +526,186 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
             return slow_dec(buf, pos)
 
         return FieldCodec(encode, decode)
-    if fs.kind is Kind.N and fs.encoding is Encoding.BCD and fs.fixed and not max_len & 1:
-        nbytes = max_len // 2
+    if fs.kind is Kind.N and fs.encoding is Encoding.BCD and fs.fixed:
+        return _fast_fixed_bcd(fs, generic)
+    if fs.encoding is Encoding.BCD and fs.kind in (Kind.N, Kind.Z):
+        return _fast_bcd(fs, generic)
+    if (
+        fs.kind is Kind.B
+        and fs.encoding is Encoding.BINARY
+        and fs.prefix_encoding in (Encoding.BCD, Encoding.BINARY)
+        and fs.prefix
+    ):
+        return _fast_prefixed_binary(fs, generic)
+    return generic
+
+
+def _fast_fixed_bcd(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
+    """Fixed packed-BCD numbers, the most common field of binary dialects, without helpers."""
+    slow_enc, slow_dec = generic.encode, generic.decode
+    max_len = fs.max_len
+    nbytes = (max_len + 1) // 2
+    pad = fs.pad_nibble.lower()
+    if not max_len & 1:
+
+        def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+            end = pos + nbytes
+            h = buf[pos:end].hex()
+            if len(h) == max_len and h.isdigit():
+                return h, end
+            return slow_dec(buf, pos)
 
         def encode(value: Any) -> bytes:
             if type(value) is str and len(value) == max_len and value.isascii() and value.isdigit():
                 return bytes.fromhex(value)
             return slow_enc(value)
 
-        def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+        return FieldCodec(encode, decode)
+    if fs.pad is Pad.LEFT:
+
+        def decode_odd(buf: bytes, pos: int) -> tuple[Any, int]:
             end = pos + nbytes
-            s = buf[pos:end].hex()
-            if len(s) == max_len and s.isdigit():
-                return s, end
+            h = buf[pos:end].hex()
+            if len(h) == max_len + 1 and h[0] == pad and h[1:].isdigit():
+                return h[1:], end
             return slow_dec(buf, pos)
 
+        def encode_odd(value: Any) -> bytes:
+            if type(value) is str and len(value) == max_len and value.isascii() and value.isdigit():
+                return bytes.fromhex(pad + value)
+            return slow_enc(value)
+
+        return FieldCodec(encode_odd, decode_odd)
+    return _fast_bcd(fs, generic)
+
+
+def _bcd_prefix(fs: FieldSpec) -> tuple[int, Callable[[bytes], int | None], Callable[[int], bytes]]:
+    """Width, reader and writer of a BCD or binary length prefix (reader: None if invalid)."""
+    if fs.prefix_encoding is Encoding.BCD:
+        width = (fs.prefix + 1) // 2
+
+        def read(raw: bytes) -> int | None:
+            h = raw.hex()
+            return int(h) if len(raw) == width and h.isdigit() else None
+
+        def write(n: int) -> bytes:
+            return bytes.fromhex(f"{n:0{width * 2}d}")
+
+        return width, read, write
+    width = 1 if fs.prefix <= 2 else 2
+
+    def read_bin(raw: bytes) -> int | None:
+        return int.from_bytes(raw, "big") if len(raw) == width else None
+
+    def write_bin(n: int) -> bytes:
+        return n.to_bytes(width, "big")
+
+    return width, read_bin, write_bin
+
+
+def _fast_bcd(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
+    """Packed BCD numbers and track data: fixed (odd or even) or with a BCD/binary prefix."""
+    slow_enc, slow_dec = generic.encode, generic.decode
+    max_len = fs.max_len
+    track = fs.kind is Kind.Z
+    pad = fs.pad_nibble.lower()
+    left = fs.pad is Pad.LEFT
+    if not fs.fixed and fs.prefix_encoding not in (Encoding.BCD, Encoding.BINARY):
+        return generic
+
+    def digits_of(raw: bytes, count: int) -> str | None:
+        h = raw.hex()
+        if count & 1:
+            if left:
+                if h[0] != pad:
+                    return None
+                h = h[1:]
+            else:
+                if h[-1] != pad:
+                    return None
+                h = h[:-1]
+        if track:
+            h = h.replace("d", "=")
+            return h if h.replace("=", "").isdigit() or not h.replace("=", "") else None
+        return h if h.isdigit() or not h else None
+
+    def packed(value: str) -> bytes | None:
+        if track:
+            if not _ok_z(value):
+                return None
+            value = value.replace("=", "D")
+        elif not (value.isascii() and value.isdigit()):
+            return None
+        if len(value) & 1:
+            value = pad + value if left else value + pad
+        return bytes.fromhex(value)
+
+    if fs.fixed:
+        nbytes = (max_len + 1) // 2
+
+        def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+            end = pos + nbytes
+            raw = buf[pos:end]
+            if len(raw) == nbytes:
+                s = digits_of(raw, max_len)
+                if s is not None:
+                    return s, end
+            return slow_dec(buf, pos)
+
+        def encode(value: Any) -> bytes:
+            if type(value) is str and len(value) == max_len:
+                data = packed(value)
+                if data is not None:
+                    return data
+            return slow_enc(value)
+
         return FieldCodec(encode, decode)
-    return generic
+    width, read_len, write_len = _bcd_prefix(fs)
+
+    def decode_var(buf: bytes, pos: int) -> tuple[Any, int]:
+        start = pos + width
+        count = read_len(buf[pos:start])
+        if count is not None and count <= max_len:
+            nbytes = (count + 1) // 2
+            end = start + nbytes
+            raw = buf[start:end]
+            if len(raw) == nbytes:
+                s = digits_of(raw, count)
+                if s is not None:
+                    return s, end
+        return slow_dec(buf, pos)
+
+    def encode_var(value: Any) -> bytes:
+        if type(value) is str and 0 < len(value) <= max_len:
+            data = packed(value)
+            if data is not None:
+                return write_len(len(value)) + data
+        return slow_enc(value)
+
+    return FieldCodec(encode_var, decode_var)
+
+
+def _fast_prefixed_binary(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
+    slow_enc, slow_dec = generic.encode, generic.decode
+    max_len = fs.max_len
+    width, read_len, write_len = _bcd_prefix(fs)
+
+    def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+        start = pos + width
+        count = read_len(buf[pos:start])
+        if count is not None and count <= max_len:
+            end = start + count
+            raw = buf[start:end]
+            if len(raw) == count:
+                return raw, end
+        return slow_dec(buf, pos)
+
+    def encode(value: Any) -> bytes:
+        if type(value) is bytes and len(value) <= max_len:
+            return write_len(len(value)) + value
+        return slow_enc(value)
+
+    return FieldCodec(encode, decode)
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -548,6 +720,8 @@ def _bit_table() -> tuple[tuple[tuple[int, ...], ...], ...]:
 
 
 _BITS = _bit_table()
+_SECONDARY = object()  # plan-cache marker: "a secondary bitmap follows this primary"
+_MAX_PLANS = 4096
 _MASKS = tuple(1 << (192 - n) if n else 0 for n in range(193))  # bit of field n in 192 bits
 
 
@@ -591,6 +765,8 @@ class MessageCodec:
         self._bm_width = 8 if bm is BitmapEncoding.BINARY else 16
         self._bm_kind = bm
         self._cp = spec.codepage
+        self._plans: dict[bytes, Any] = {}
+        self._mti_cache: dict[str, bytes] = {}
 
     def encode_field(self, number: int, value: Any) -> bytes:
         """One field as it appears on the wire (length prefix included)."""
@@ -598,6 +774,15 @@ class MessageCodec:
 
     # MTI ---------------------------------------------------------------------------------------
     def _encode_mti(self, mti: Any) -> bytes:
+        cached = self._mti_cache.get(mti) if type(mti) is str else None
+        if cached is not None:
+            return cached
+        encoded = self._encode_mti_checked(mti)
+        if len(self._mti_cache) < 256:
+            self._mti_cache[mti] = encoded
+        return encoded
+
+    def _encode_mti_checked(self, mti: Any) -> bytes:
         if not isinstance(mti, str) or len(mti) != 4 or not _ok_n(mti):
             raise EncodeError(f"MTI must be 4 digits, got {mti!r}", field="t")
         enc = self.spec.mti_encoding
@@ -721,7 +906,69 @@ class MessageCodec:
         return b"".join(parts)
 
     def unpack(self, data: bytes | bytearray | memoryview) -> Message:
-        buf = bytes(data)
+        buf = data if type(data) is bytes else bytes(data)
+        if self._tertiary:
+            return self._unpack_tertiary(buf)
+        mti, pos = self._decode_mti(buf)
+        fields: dict[int, Any] = {}
+        n = 0
+        try:
+            plan, pos = self._plan(buf, pos)
+            for n, dec in plan:
+                fields[n], pos = dec(buf, pos)
+            if pos != len(buf):
+                raise DecodeError(
+                    f"{len(buf) - pos} unexpected bytes after the last field", offset=pos
+                )
+        except DecodeError as exc:
+            exc.partial = Message(mti, fields)
+            raise
+        except Exception as exc:  # defensive: no foreign exception may escape
+            raise DecodeError(
+                f"cannot decode: {exc!r}",
+                field=str(n) if n else None,
+                offset=pos,
+                partial=Message(mti, fields),
+            ) from exc
+        return Message(mti, fields)
+
+    def _plan(self, buf: bytes, pos: int) -> tuple[tuple[tuple[int, Decoder], ...], int]:
+        """The (field, decoder) sequence a bitmap calls for, cached by the bitmap's raw bytes.
+
+        A host sees few distinct bitmaps, so after the first message of each shape the bitmap
+        costs one dict lookup instead of a hex decode and a walk over its bits.
+        """
+        w = self._bm_width
+        plans = self._plans
+        entry = plans.get(buf[pos : pos + w])
+        if entry is _SECONDARY:
+            entry = plans.get(buf[pos : pos + 2 * w])
+            if entry is not None:
+                return entry, pos + 2 * w  # type: ignore[return-value]
+        elif entry is not None:
+            return entry, pos + w  # type: ignore[return-value]
+        start = pos
+        primary, pos = self._decode_bitmap(buf, pos, "p")
+        numbers: list[int] = []
+        for i, byte in enumerate(primary):
+            if byte:
+                numbers.extend(_BITS[i][byte])
+        secondary = bool(numbers) and numbers[0] == 1
+        if secondary:
+            more, pos = self._decode_bitmap(buf, pos, "1")
+            del numbers[0]
+            for i, byte in enumerate(more, 8):
+                if byte:
+                    numbers.extend(_BITS[i][byte])
+        plan = tuple((n, self._dec[n]) for n in numbers)
+        if len(plans) < _MAX_PLANS:
+            if secondary:
+                plans[buf[start : start + w]] = _SECONDARY
+            plans[buf[start:pos]] = plan
+        return plan, pos
+
+    def _unpack_tertiary(self, buf: bytes) -> Message:
+        """Unpacking for dialects whose field 65 is the bitmap of fields 129-192."""
         mti, pos = self._decode_mti(buf)
         fields: dict[int, Any] = {}
         n = 0
@@ -738,9 +985,8 @@ class MessageCodec:
                     if byte:
                         numbers.extend(_BITS[i][byte])
             dec = self._dec
-            tertiary = self._tertiary
             for n in numbers:
-                if n == 65 and tertiary:
+                if n == 65:
                     third, pos = self._decode_bitmap(buf, pos, "65")
                     for i, byte in enumerate(third, 16):
                         if byte:

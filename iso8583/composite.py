@@ -148,11 +148,12 @@ def wrap_composite(key: str, fs: FieldSpec, plain: FieldCodec) -> FieldCodec:
         inner = _SimpleTlvCodec(key, fs, comp)
 
     plain_encode, plain_decode = plain.encode, plain.decode
+    inner_decode = decode_ber_tlv if isinstance(inner, _BerCodec) else inner.decode
 
     def decode(buf: bytes, pos: int) -> tuple[Any, int]:
         value, end = plain_decode(buf, pos)
         try:
-            return inner.decode(value), end
+            return inner_decode(value), end
         except DecodeError as exc:
             start = end - _data_width(fs, value)
             field = exc.field if exc.field and exc.field.startswith(key + ".") else key

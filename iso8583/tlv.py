@@ -65,23 +65,21 @@ def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
       only canonical bytes (no padding, minimal lengths) survive decode -> encode unchanged.
     * A tag repeated at one level is a DecodeError: the dict model cannot hold both.
     """
-    buf = bytes(data)
+    buf = data if type(data) is bytes else bytes(data)
     return _decode_level(buf, 0, len(buf), base_offset, (), 0)
 
 
-_TAG_NAMES: dict[bytes, str] = {}  # tag bytes -> canonical hex, bounded like _KNOWN_TAGS
-
-
 def _decode_level(
-    buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...], depth: int
+    buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...], depth: int,
+    hexed: str | None = None,
 ) -> BerTlvTree:
     """Decode the objects in ``buf[pos:end]``, one nesting level.
 
-    The common shapes (one- or two-byte tags, short-form lengths) are read inline; tag paths
-    for error messages are only built when an error is raised, since this runs per message.
+    Runs once per message, so the happy path is flat: the buffer is hexed once and tags and
+    values are sliced out of that string; tag paths for messages are built only on errors.
     """
+    h = hexed if hexed is not None else buf.hex().upper()
     result: BerTlvTree = {}
-    first_seen: dict[str, int] = {}
     while pos < end:
         first = buf[pos]
         if first in _PADDING:
@@ -94,19 +92,13 @@ def _decode_level(
             pos += 2
         else:
             _, pos = _read_tag(buf, pos, end, base, path)
-        raw_tag = buf[tag_start:pos]
-        tag = _TAG_NAMES.get(raw_tag)
-        if tag is None:
-            tag = raw_tag.hex().upper()
-            if len(_TAG_NAMES) < _KNOWN_TAGS_MAX:
-                _TAG_NAMES[raw_tag] = tag
-        if tag in first_seen:
+        tag = h[2 * tag_start : 2 * pos]
+        if tag in result:
             raise DecodeError(
-                f"duplicate tag (first at byte {first_seen[tag]})",
+                f"duplicate tag (first at byte {base + _first_offset(buf, tag, end)})",
                 offset=base + tag_start,
                 path=(*path, f"tag {tag}"),
             )
-        first_seen[tag] = base + tag_start
         length_start = pos
         if pos < end and buf[pos] < 0x80:
             length = buf[pos]
@@ -127,11 +119,16 @@ def _decode_level(
                     offset=base + tag_start,
                     path=tag_path,
                 )
-            result[tag] = _decode_level(buf, pos, pos + length, base, tag_path, depth + 1)
+            result[tag] = _decode_level(buf, pos, pos + length, base, tag_path, depth + 1, h)
         else:
-            result[tag] = buf[pos : pos + length].hex().upper()
+            result[tag] = h[2 * pos : 2 * (pos + length)]
         pos += length
     return result
+
+
+def _first_offset(buf: bytes, tag: str, end: int) -> int:
+    """Where a duplicated tag first appeared (error path only): index of its tag bytes."""
+    return buf.find(bytes.fromhex(tag), 0, end)
 
 
 def _read_tag(buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...]) -> tuple[str, int]:

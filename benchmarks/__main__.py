@@ -1,0 +1,15 @@
+"""``python -m benchmarks``: run every benchmark in turn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+MODULES = ["benchmarks.iso8583_codec"]
+
+if __name__ == "__main__":
+    for name in MODULES:
+        print(f"== {name}", flush=True)
+        code = importlib.import_module(name).main([])
+        if code:
+            sys.exit(code)
