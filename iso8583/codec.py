@@ -205,7 +205,11 @@ def _check_spec(key: str, fs: FieldSpec) -> None:
         raise SpecError(f"max_len {fs.max_len} is invalid", where=where)
     if fs.prefix not in (0, 1, 2, 3, 4, 5, 6):
         raise SpecError(f"prefix of {fs.prefix} digits is not supported", where=where)
-    if fs.prefix and fs.max_len > 10**fs.prefix - 1:
+    if fs.prefix and fs.prefix_encoding is Encoding.BINARY:
+        capacity = 256 ** (1 if fs.prefix <= 2 else 2) - 1
+    else:
+        capacity = 10**fs.prefix - 1
+    if fs.prefix and fs.max_len > capacity:
         raise SpecError(f"max_len {fs.max_len} does not fit {fs.prefix} length digits", where=where)
     if fs.kind is Kind.B and fs.encoding not in (Encoding.BINARY, Encoding.HEX):
         raise SpecError("binary data must use binary or hex encoding", where=where)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from iso8583.errors import DecodeError, EncodeError
+from iso8583.errors import DecodeError, EncodeError, SpecError
 from iso8583.spec import BerTlv, Encoding, FieldSpec, Kind, LengthUnit, Positional
 from iso8583.tlv import (
     TlvFormat,
@@ -56,6 +56,12 @@ class _PositionalCodec:
         for i, sub in enumerate(composite.subfields, 1):
             # Subfields live inside the already-decoded value: text is sliced as ASCII
             # characters (BCD digits are characters by then), bytes as raw bytes.
+            if sub.encoding not in (Encoding.ASCII, Encoding.BINARY, Encoding.HEX):
+                raise SpecError(
+                    f"subfield {i} is read from the field's decoded value, so its encoding "
+                    f"must be ascii (or binary for b), not {sub.encoding.value}",
+                    where=f"field {key}",
+                )
             if sub.kind is Kind.B:
                 sub = sub.with_(
                     encoding=Encoding.BINARY,
@@ -139,8 +145,6 @@ def wrap_composite(key: str, fs: FieldSpec, plain: FieldCodec) -> FieldCodec:
         inner = _PositionalCodec(key, fs, comp)
     elif isinstance(comp, BerTlv):
         if fs.kind is not Kind.B:
-            from iso8583.errors import SpecError
-
             raise SpecError("BER-TLV needs a binary (b) field", where=f"field {key}")
         inner = _BerCodec(key)
     else:

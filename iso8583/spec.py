@@ -151,6 +151,9 @@ class Spec:
     codepage: str = "cp500"
     framing: FrameFormat | None = field(default=None, compare=False)
 
+    def __hash__(self) -> int:  # equal specs share a name; the field table is not hashable
+        return hash(self.name)
+
     @property
     def frame_format(self) -> FrameFormat:
         """The dialect's TCP framing; a 2-byte binary length header unless it says otherwise."""
@@ -177,12 +180,21 @@ class Spec:
         """Check the table once so that packing never meets an impossible definition."""
         from iso8583.codec import compile_field
 
-        for number, fs in self.fields.items():
-            if not 2 <= number <= self.max_field or (self.tertiary_bitmap and number == 65):
+        where = f"spec {self.name}"
+        for number in self.fields:
+            if not 2 <= number <= self.max_field:
                 raise SpecError(
-                    f"field number {number} is outside 2..{self.max_field}",
-                    where=f"spec {self.name}",
+                    f"field number {number} is outside 2..{self.max_field}", where=where
                 )
+            if self.tertiary_bitmap and number == 65:
+                raise SpecError(
+                    "field 65 is the tertiary bitmap and cannot be defined", where=where
+                )
+        try:
+            "0".encode(self.codepage)
+        except LookupError:
+            raise SpecError(f"unknown code page {self.codepage!r}", where=where) from None
+        for number, fs in self.fields.items():
             compile_field(str(number), fs)  # raises SpecError naming the field
         if self.mti_encoding not in (Encoding.ASCII, Encoding.BCD, Encoding.EBCDIC):
             raise SpecError(
