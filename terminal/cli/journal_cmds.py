@@ -1,0 +1,380 @@
+"""``posemu journal list|show|reprint``: find a lost receipt and print it again.
+
+The merchant-facing flow: list what was never printed (``--unprinted``) or narrow down by
+time, amount, STAN or RRN; ``show`` one entry with its slip; ``reprint`` it, marked as a
+DUPLICATE, which is recorded in the journal as one more copy. Only masked PANs are shown.
+
+Exit status: 0 done, 1 nothing found (no such entry, no data directory), 2 bad arguments or
+any other error; always one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Final
+
+from terminal.core.errors import TerminalError
+from terminal.core.journal import (
+    JournalEntry,
+    JournalQuery,
+    PrintStatus,
+    ReceiptCopyRecord,
+    TxnState,
+)
+from terminal.core.money import format_amount, parse_amount
+from terminal.core.receipts import SUPPORTED_WIDTHS, Copy, Currency, Receipt, render_text
+from terminal.store import (
+    RecordNotFoundError,
+    StoreMissingError,
+    TerminalStore,
+    default_data_dir,
+)
+
+__all__ = ["EXIT_BAD_ARGS", "EXIT_NOT_FOUND", "add_parser", "print_status"]
+
+EXIT_NOT_FOUND: Final = 1
+EXIT_BAD_ARGS: Final = 2
+_DEFAULT_LIMIT: Final = 100
+
+
+class _BadArgs(Exception):
+    """An argument that cannot be used: exit 2."""
+
+
+class _NotFound(Exception):
+    """Nothing matches: exit 1."""
+
+
+# --- argument parsing ---------------------------------------------------------------------
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", type=Path, default=None, help="terminal data directory (default: per user)"
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument("id", nargs="?", default=None, help="journal id")
+    target.add_argument("--stan", default=None, help="trace number (STAN) instead of the id")
+    target.add_argument("--rrn", default=None, help="retrieval reference number instead")
+    target.add_argument(
+        "--width",
+        default="32",
+        help=f"slip width in columns: {', '.join(map(str, SUPPORTED_WIDTHS))}",
+    )
+
+    p = sub.add_parser("journal", help="find, show and reprint journal entries (lost receipts)")
+    cmds = p.add_subparsers(dest="journal_cmd", required=True)
+
+    ls = cmds.add_parser("list", parents=[common], help="list entries, newest first")
+    ls.add_argument("--since", help="from this local time (ISO 8601, e.g. 2026-11-23T09:00)")
+    ls.add_argument("--until", help="up to this local time (a date alone means the whole day)")
+    ls.add_argument("--amount", help="exact amount, e.g. 12.34")
+    ls.add_argument("--stan", help="trace number")
+    ls.add_argument("--rrn", help="retrieval reference number")
+    ls.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        help=f"transaction state (repeatable): {', '.join(s.value for s in TxnState)}",
+    )
+    ls.add_argument("--unprinted", action="store_true", help="only receipts never printed")
+    ls.add_argument("--limit", default=str(_DEFAULT_LIMIT), help="at most this many entries")
+    ls.set_defaults(func=_guarded(cmd_list))
+
+    show = cmds.add_parser("show", parents=[common, target], help="one entry and its receipt")
+    show.set_defaults(func=_guarded(cmd_show))
+
+    rep = cmds.add_parser(
+        "reprint", parents=[common, target], help="print a DUPLICATE of an entry's receipt"
+    )
+    rep.add_argument("--copy", default="customer", help="merchant or customer (default)")
+    rep.set_defaults(func=_guarded(cmd_reprint))
+
+
+def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """One line on stderr and the documented exit status, whatever goes wrong."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(command(args))
+        except (_NotFound, RecordNotFoundError, StoreMissingError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        except (_BadArgs, TerminalError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_ARGS
+
+    run.__doc__ = command.__doc__
+    return run
+
+
+def _time_arg(name: str, text: str | None, *, end_of_day: bool) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, time.max if end_of_day else time.min)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise _BadArgs(f"--{name} {text!r}: expected an ISO 8601 date or time") from None
+
+
+def _stan_arg(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= 6):
+        raise _BadArgs(f"--stan {text!r}: expected 1 to 6 digits")
+    return text.zfill(6)
+
+
+def _rrn_arg(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not (text.isascii() and text.isalnum() and 1 <= len(text) <= 12):
+        raise _BadArgs(f"--rrn {text!r}: expected 1 to 12 letters or digits")
+    return text
+
+
+def _positive(name: str, text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise _BadArgs(f"{name} {text!r}: expected a positive whole number")
+    return int(text)
+
+
+def _width_arg(text: str) -> int:
+    if text not in {str(w) for w in SUPPORTED_WIDTHS}:
+        choices = ", ".join(map(str, SUPPORTED_WIDTHS))
+        raise _BadArgs(f"--width {text!r}: expected one of {choices}")
+    return int(text)
+
+
+def _states_arg(values: list[str]) -> list[TxnState]:
+    try:
+        return [TxnState(v) for v in values]
+    except ValueError:
+        known = ", ".join(s.value for s in TxnState)
+        bad = next(v for v in values if v not in {s.value for s in TxnState})
+        raise _BadArgs(f"--state {bad!r}: expected one of {known}") from None
+
+
+def _open(args: argparse.Namespace) -> TerminalStore:
+    return TerminalStore(args.data_dir or default_data_dir(), create=False)
+
+
+# --- presentation -------------------------------------------------------------------------
+def print_status(entry: JournalEntry) -> str:
+    """One word for the list: where a lost receipt stands."""
+    if entry.receipt is None:
+        return "no-receipt"
+    statuses = {c.status for c in entry.copies}
+    for status in (PrintStatus.PRINTED, PrintStatus.FAILED, PrintStatus.PENDING):
+        if status in statuses:
+            return status.value
+    return "unprinted"
+
+
+def _amount(entry: JournalEntry) -> str:
+    if entry.amount is None:
+        return ""
+    try:
+        currency = Currency.lookup(entry.currency)
+    except TerminalError:
+        return format_amount(entry.amount)
+    return f"{currency.alpha} {format_amount(entry.amount, currency.exponent)}"
+
+
+def _copy_json(copy: ReceiptCopyRecord) -> dict[str, Any]:
+    return {
+        "copy": copy.copy,
+        "status": copy.status.value,
+        "duplicate": copy.duplicate,
+        "printed_at": None if copy.printed_at is None else copy.printed_at.isoformat(),
+        "error": copy.error,
+    }
+
+
+def _entry_json(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "time": entry.local_time.isoformat(),
+        "kind": entry.kind.value,
+        "state": entry.state.value,
+        "amount": entry.amount,
+        "amount_text": _amount(entry),
+        "currency": entry.currency,
+        "masked_pan": entry.masked_pan,
+        "brand": entry.brand,
+        "entry_mode": entry.entry_mode,
+        "stan": entry.stan,
+        "batch": entry.batch,
+        "invoice": entry.invoice,
+        "rrn": entry.rrn,
+        "auth_code": entry.auth_code,
+        "response_code": entry.response_code,
+        "response_text": entry.response_text,
+        "terminal_id": entry.terminal_id,
+        "merchant_id": entry.merchant_id,
+        "original_id": entry.original_id,
+        "qr_ref": entry.qr_ref,
+        "print_status": print_status(entry),
+        "never_printed": entry.never_printed,
+        "copies": [_copy_json(c) for c in entry.copies],
+    }
+
+
+_COLUMNS: Final = ("ID", "TIME", "KIND", "AMOUNT", "PAN", "STAN", "RRN", "AUTH", "STATE", "PRINT")
+
+
+def _row(entry: JournalEntry) -> tuple[str, ...]:
+    return (
+        str(entry.id),
+        entry.local_time.strftime("%Y-%m-%d %H:%M:%S"),
+        entry.kind.value,
+        _amount(entry),
+        entry.masked_pan or "-",
+        entry.stan,
+        entry.rrn or "-",
+        entry.auth_code or "-",
+        entry.state.value,
+        print_status(entry),
+    )
+
+
+def _table(entries: list[JournalEntry]) -> str:
+    rows = [_COLUMNS, *(_row(e) for e in entries)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
+    right = {0, 3}  # numbers line up on the right
+    lines = []
+    for r in rows:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# --- commands -----------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    """Entries matching every filter, newest first."""
+    query = JournalQuery(
+        since=_time_arg("since", args.since, end_of_day=False),
+        until=_time_arg("until", args.until, end_of_day=True),
+        amount=None if args.amount is None else parse_amount(args.amount),
+        stan=_stan_arg(args.stan),
+        rrn=_rrn_arg(args.rrn),
+        states=_states_arg(args.state),
+        unprinted_only=args.unprinted,
+        limit=_positive("--limit", args.limit),
+    )
+    with _open(args) as store:
+        entries = store.journal.find(query)
+    if args.json:
+        for entry in entries:
+            print(json.dumps(_entry_json(entry), ensure_ascii=False))
+    elif entries:
+        print(_table(entries))
+    else:
+        print("no matching journal entries", file=sys.stderr)
+    return 0
+
+
+def _resolve(store: TerminalStore, args: argparse.Namespace) -> JournalEntry:
+    given = [name for name in ("id", "stan", "rrn") if getattr(args, name) is not None]
+    if len(given) != 1:
+        raise _BadArgs("name exactly one entry: a journal id, --stan N or --rrn R")
+    if args.id is not None:
+        return store.journal.get(_positive("journal id", args.id))
+    stan, rrn = _stan_arg(args.stan), _rrn_arg(args.rrn)
+    label = f"STAN {stan}" if stan is not None else f"RRN {rrn}"
+    found = store.journal.find(JournalQuery(stan=stan, rrn=rrn, limit=10))
+    if not found:
+        raise _NotFound(f"no journal entry with {label} in {store.path}")
+    if len(found) > 1:
+        ids = ", ".join(str(e.id) for e in found)
+        raise _BadArgs(f"{label} matches journal entries {ids}; pass the id")
+    return found[0]
+
+
+def _receipt(entry: JournalEntry) -> Receipt:
+    if entry.receipt is None:
+        raise _NotFound(f"journal entry {entry.id} has no receipt")
+    return Receipt.from_dict(entry.receipt)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """An entry's details and its stored receipt (the merchant copy, as printed)."""
+    width = _width_arg(args.width)
+    with _open(args) as store:
+        entry = _resolve(store, args)
+    text = None if entry.receipt is None else render_text(_receipt(entry), width)
+    if args.json:
+        print(json.dumps({**_entry_json(entry), "receipt_text": text}, ensure_ascii=False))
+        return 0
+    details = _entry_json(entry)
+    for key in ("id", "time", "kind", "state", "amount_text", "masked_pan", "brand"):
+        print(f"{key.replace('_text', ''):<14}{details[key] or '-'}")
+    for key in ("entry_mode", "stan", "batch", "invoice", "rrn", "auth_code"):
+        print(f"{key:<14}{details[key] or '-'}")
+    print(f"{'response':<14}{entry.response_code or '-'} {entry.response_text}".rstrip())
+    print(f"{'terminal':<14}{entry.terminal_id} / merchant {entry.merchant_id}")
+    if entry.original_id is not None:
+        print(f"{'original':<14}{entry.original_id}")
+    print(f"{'print status':<14}{print_status(entry)}")
+    for copy in entry.copies:
+        when = "" if copy.printed_at is None else f" {copy.printed_at:%Y-%m-%d %H:%M:%S}"
+        dup = " duplicate" if copy.duplicate else ""
+        error = f" ({copy.error})" if copy.error else ""
+        print(f"{'  copy':<14}{copy.copy}{dup} {copy.status.value}{when}{error}")
+    print()
+    print(text if text is not None else "(no receipt stored)", end="" if text else "\n")
+    return 0
+
+
+def _now_for(receipt: Receipt) -> datetime:
+    """Reprint time comparable with the slip's time (naive or aware alike), never before it."""
+    tz = receipt.timestamp.tzinfo
+    current = datetime.now(tz) if tz is not None else datetime.now()
+    return max(current, receipt.timestamp)
+
+
+def cmd_reprint(args: argparse.Namespace) -> int:
+    """Print a DUPLICATE slip and record it as one more copy of the entry's receipt."""
+    width = _width_arg(args.width)
+    if args.copy not in ("merchant", "customer"):
+        raise _BadArgs(f"--copy {args.copy!r}: expected merchant or customer")
+    with _open(args) as store:
+        entry = _resolve(store, args)
+        receipt = _receipt(entry)
+        wanted = Copy.MERCHANT if args.copy == "merchant" else Copy.CUSTOMER
+        if receipt.copy is not wanted:
+            receipt = replace(receipt, copy=wanted)
+        reprinted_at = _now_for(receipt)
+        text = render_text(receipt.as_duplicate(reprinted_at), width)
+        if args.json:
+            out = {"id": entry.id, "copy": args.copy, "reprinted_at": reprinted_at.isoformat()}
+            print(json.dumps({**out, "text": text}, ensure_ascii=False))
+        else:
+            sys.stdout.write(text)
+        sys.stdout.flush()
+        store.journal.add_copy(
+            entry.id or 0,  # entries read from the store always have an id
+            ReceiptCopyRecord(
+                copy=args.copy,
+                status=PrintStatus.PRINTED,
+                duplicate=True,
+                printed_at=reprinted_at,
+            ),
+        )
+    return 0
