@@ -147,7 +147,7 @@ class Profile:
             return None
         when = _combine(raw[10:14], raw[14:20], now)
         return Original(
-            kind=_kind_from(raw[:4], str(msg.get(3, "")), msg),
+            kind=_kind_from(raw[:4], _original_pc(msg), msg),
             stan=raw[4:10],
             local_time=when,
             rrn=str(msg.get(37, "")),
@@ -338,6 +338,12 @@ class Profile:
         )
 
 
+def _original_pc(msg: Message) -> str:
+    """Processing code of the original: a void's own code (02) says nothing about it."""
+    pc = str(msg.get(3, ""))
+    return "000000" if pc.startswith("02") else pc
+
+
 def _kind_from(mti: str, pc: str, msg: Message, *, network_code: str = "") -> Kind:
     """Classify a request by its MTI, processing code and markers."""
     cls = mti[:3]
@@ -419,9 +425,9 @@ class Iso93Profile(Profile):
         return self._MTI_93[super().request_mti(req)]
 
     def response_mti(self, request_mti: str) -> str:
-        base = self._MTI_87.get(request_mti, request_mti)
-        resp87 = super().response_mti(base)
-        return "1" + resp87[1:3] + ("4" if base.startswith(("08", "06")) else "0")
+        # 1420/1421 -> 1430, 1520 -> 1530, 1804 -> 1814: next class, network messages keep 4.
+        mti = request_mti
+        return mti[:2] + str(int(mti[2]) + 1) + ("4" if mti[1] in "86" else "0")
 
     def _base_mti(self, mti: str) -> str:
         return self._MTI_87.get(mti, "0" + mti[1:])
@@ -445,7 +451,7 @@ class Iso93Profile(Profile):
             return None
         when = _combine(raw[12:16], raw[16:22], now)
         return Original(
-            kind=_kind_from(self._base_mti(raw[:4]), str(msg.get(3, "")), msg),
+            kind=_kind_from(self._base_mti(raw[:4]), _original_pc(msg), msg),
             stan=raw[4:10],
             local_time=when,
             rrn=str(msg.get(37, "")),
