@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from pathlib import Path
 from types import TracebackType
 
 from iso8583.acquirer.security import TEST_TMK
@@ -18,6 +19,7 @@ from iso8583.host.engine import HostEngine
 from iso8583.host.ledger import LedgerView
 from iso8583.host.rules import HostError, Rules
 from iso8583.host.server import HostServer
+from iso8583.host.state import load_state, save_state
 from iso8583.keys import Key
 from iso8583.spec import Spec
 
@@ -42,9 +44,14 @@ class EmbeddedHost:
         tmk: Key = TEST_TMK,
         host: str = "127.0.0.1",
         port: int = 0,
+        state_dir: Path | None = None,
     ) -> None:
         self.spec = get_spec(spec) if isinstance(spec, str) else spec
         self.engine = HostEngine(self.spec, rules, tmk=tmk)
+        # With a state directory the ledger and keys survive the process (posemu pay runs).
+        self._state_dir = state_dir
+        if state_dir is not None:
+            load_state(self.engine, state_dir)
         self._bind = (host, port)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -121,6 +128,8 @@ class EmbeddedHost:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(event.set)
             thread.join(timeout)
+            if self._state_dir is not None:
+                save_state(self.engine, self._state_dir)
             self._thread = None
             self._loop = None
             self._stop_event = None

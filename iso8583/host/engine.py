@@ -133,6 +133,16 @@ class HostEngine:
     def has_keys(self, terminal_id: str) -> bool:
         return terminal_id in self._keys
 
+    def keys_snapshot(self) -> dict[str, WorkingKeys]:
+        return dict(self._keys)
+
+    def restore(self, ledger: Ledger, keys: dict[str, WorkingKeys]) -> None:
+        """Adopt a saved ledger and keys (see ``iso8583.host.state``)."""
+        if not isinstance(ledger, Ledger) or not isinstance(keys, dict):
+            raise TypeError("not a host state")
+        self.ledger = ledger
+        self._keys = dict(keys)
+
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, payload: bytes, *, now: datetime | None = None) -> HandleResult:
         """Answer one unframed message; never raises (an internal fault closes the link)."""

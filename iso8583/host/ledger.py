@@ -108,6 +108,16 @@ SeenKey = tuple[str, str, str, Kind]  # TID, batch, STAN, kind
 class Ledger:
     """In-memory ledger of one host; thread-safe, snapshots out."""
 
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._entries: list[Entry] = []
