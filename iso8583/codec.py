@@ -271,6 +271,15 @@ def _text_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
     return enc, dec
 
 
+def _bcd_offset(pos: int, index: int, *, sign: bool, lead: bool) -> int:
+    """Byte holding character ``index`` of a decoded BCD value (sign byte, pad nibble)."""
+    if sign:
+        if index == 0:
+            return pos
+        pos, index = pos + 1, index - 1
+    return pos + (index + lead) // 2
+
+
 def _bcd_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
     kind = fs.kind
     check = _CHAR_OK[kind]
@@ -305,7 +314,9 @@ def _bcd_body(key: str, fs: FieldSpec) -> tuple[BodyEncoder, BodyDecoder]:
         if not check(s):
             bad = _first_bad(kind, s, check)
             raise DecodeError(
-                _bad_text(key, kind, s.upper(), check), field=key, offset=pos + bad // 2
+                _bad_text(key, kind, s.upper(), check),
+                field=key,
+                offset=_bcd_offset(pos, bad, sign=bool(sign), lead=bool(count & 1 and pad_left)),
             )
         return s, end
 
@@ -496,7 +507,7 @@ def _fast_path(fs: FieldSpec, generic: FieldCodec) -> FieldCodec:
                 return slow_dec(buf, pos)
 
             return FieldCodec(encode, decode)
-    if fs.kind is Kind.B and fs.fixed:
+    if fs.kind is Kind.B and fs.fixed and fs.length_unit is LengthUnit.VALUE:
         if fs.encoding is Encoding.BINARY:
 
             def decode(buf: bytes, pos: int) -> tuple[Any, int]:
@@ -796,6 +807,13 @@ class MessageCodec:
             return mti.encode(self._cp)
         return mti.encode("ascii")
 
+    def _checked_mti(self, buf: bytes) -> tuple[str, int]:
+        try:
+            return self._decode_mti(buf)
+        except DecodeError as exc:
+            exc.partial = Message("", {})  # every DecodeError carries a partial message
+            raise
+
     def _decode_mti(self, buf: bytes) -> tuple[str, int]:
         enc = self.spec.mti_encoding
         width = 2 if enc is Encoding.BCD else 4
@@ -913,7 +931,7 @@ class MessageCodec:
         buf = data if type(data) is bytes else bytes(data)
         if self._tertiary:
             return self._unpack_tertiary(buf)
-        mti, pos = self._decode_mti(buf)
+        mti, pos = self._checked_mti(buf)
         fields: dict[int, Any] = {}
         n = 0
         try:
@@ -946,7 +964,9 @@ class MessageCodec:
         plans = self._plans
         entry = plans.get(buf[pos : pos + w])
         if entry is _SECONDARY:
-            entry = plans.get(buf[pos : pos + 2 * w])
+            both = buf[pos : pos + 2 * w]
+            # A truncated message would otherwise look up its lone primary: the marker itself.
+            entry = plans.get(both) if len(both) == 2 * w else None
             if entry is not None:
                 return entry, pos + 2 * w  # type: ignore[return-value]
         elif entry is not None:
@@ -973,7 +993,7 @@ class MessageCodec:
 
     def _unpack_tertiary(self, buf: bytes) -> Message:
         """Unpacking for dialects whose field 65 is the bitmap of fields 129-192."""
-        mti, pos = self._decode_mti(buf)
+        mti, pos = self._checked_mti(buf)
         fields: dict[int, Any] = {}
         n = 0
         try:

@@ -136,7 +136,8 @@ ISO87_FIELDS: list[Row] = [
 
 def iso87ascii() -> Spec:
     fields = build_fields(ISO87_FIELDS, ascii_policy(binary_units=LengthUnit.WIRE))
-    fields[55] = fields[55].with_(composite=BerTlv())
+    # pyiso8583 counts hex characters here: 510 of them carry the standard's 255 bytes.
+    fields[55] = fields[55].with_(max_len=510, composite=BerTlv())
     return Spec(
         name="iso87ascii",
         description="ISO 8583:1987, all ASCII, hex-ASCII bitmap (pyiso8583 default_ascii)",
