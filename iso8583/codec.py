@@ -735,6 +735,17 @@ def _bit_table() -> tuple[tuple[tuple[int, ...], ...], ...]:
 
 
 _BITS = _bit_table()
+
+
+def _set_bits(bitmap: bytes, first_byte: int) -> list[int]:
+    """Field numbers set in an 8-byte bitmap whose first byte is bitmap byte ``first_byte``."""
+    numbers: list[int] = []
+    for i, byte in enumerate(bitmap, first_byte):
+        if byte:
+            numbers.extend(_BITS[i][byte])
+    return numbers
+
+
 _SECONDARY = object()  # plan-cache marker: "a secondary bitmap follows this primary"
 _MAX_PLANS = 4096
 _MASKS = tuple(1 << (192 - n) if n else 0 for n in range(193))  # bit of field n in 192 bits
@@ -929,15 +940,16 @@ class MessageCodec:
 
     def unpack(self, data: bytes | bytearray | memoryview) -> Message:
         buf = data if type(data) is bytes else bytes(data)
-        if self._tertiary:
-            return self._unpack_tertiary(buf)
         mti, pos = self._checked_mti(buf)
         fields: dict[int, Any] = {}
         n = 0
         try:
-            plan, pos = self._plan(buf, pos)
-            for n, dec in plan:
-                fields[n], pos = dec(buf, pos)
+            if self._tertiary:
+                pos = self._fields_with_tertiary(buf, pos, fields)
+            else:
+                plan, pos = self._plan(buf, pos)
+                for n, dec in plan:
+                    fields[n], pos = dec(buf, pos)
             if pos != len(buf):
                 raise DecodeError(
                     f"{len(buf) - pos} unexpected bytes after the last field", offset=pos
@@ -973,17 +985,12 @@ class MessageCodec:
             return entry, pos + w  # type: ignore[return-value]
         start = pos
         primary, pos = self._decode_bitmap(buf, pos, "p")
-        numbers: list[int] = []
-        for i, byte in enumerate(primary):
-            if byte:
-                numbers.extend(_BITS[i][byte])
+        numbers = _set_bits(primary, 0)
         secondary = bool(numbers) and numbers[0] == 1
         if secondary:
             more, pos = self._decode_bitmap(buf, pos, "1")
             del numbers[0]
-            for i, byte in enumerate(more, 8):
-                if byte:
-                    numbers.extend(_BITS[i][byte])
+            numbers.extend(_set_bits(more, 8))
         plan = tuple((n, self._dec[n]) for n in numbers)
         if len(plans) < _MAX_PLANS:
             if secondary:
@@ -991,44 +998,19 @@ class MessageCodec:
             plans[buf[start:pos]] = plan
         return plan, pos
 
-    def _unpack_tertiary(self, buf: bytes) -> Message:
-        """Unpacking for dialects whose field 65 is the bitmap of fields 129-192."""
-        mti, pos = self._checked_mti(buf)
-        fields: dict[int, Any] = {}
-        n = 0
-        try:
-            primary, pos = self._decode_bitmap(buf, pos, "p")
-            numbers: list[int] = []
-            for i, byte in enumerate(primary):
-                if byte:
-                    numbers.extend(_BITS[i][byte])
-            if numbers and numbers[0] == 1:
-                secondary, pos = self._decode_bitmap(buf, pos, "1")
-                del numbers[0]
-                for i, byte in enumerate(secondary, 8):
-                    if byte:
-                        numbers.extend(_BITS[i][byte])
-            dec = self._dec
-            for n in numbers:
-                if n == 65:
-                    third, pos = self._decode_bitmap(buf, pos, "65")
-                    for i, byte in enumerate(third, 16):
-                        if byte:
-                            numbers.extend(_BITS[i][byte])
-                    continue
-                fields[n], pos = dec[n](buf, pos)
-            if pos != len(buf):
-                raise DecodeError(
-                    f"{len(buf) - pos} unexpected bytes after the last field", offset=pos
-                )
-        except DecodeError as exc:
-            exc.partial = Message(mti, fields)
-            raise
-        except Exception as exc:  # defensive: no foreign exception may escape
-            raise DecodeError(
-                f"cannot decode: {exc!r}",
-                field=str(n) if n else None,
-                offset=pos,
-                partial=Message(mti, fields),
-            ) from exc
-        return Message(mti, fields)
+    def _fields_with_tertiary(self, buf: bytes, pos: int, fields: dict[int, Any]) -> int:
+        """Fields of a dialect whose field 65 is the bitmap of fields 129-192 (no plan cache)."""
+        primary, pos = self._decode_bitmap(buf, pos, "p")
+        numbers = _set_bits(primary, 0)
+        if numbers and numbers[0] == 1:
+            secondary, pos = self._decode_bitmap(buf, pos, "1")
+            del numbers[0]
+            numbers.extend(_set_bits(secondary, 8))
+        dec = self._dec
+        for n in numbers:
+            if n == 65:
+                third, pos = self._decode_bitmap(buf, pos, "65")
+                numbers.extend(_set_bits(third, 16))
+                continue
+            fields[n], pos = dec[n](buf, pos)
+        return pos
