@@ -10,7 +10,14 @@ import argparse
 import sys
 
 from iso8583 import Iso8583Error
-from terminal.cli import iso8583_cmds
+from terminal.cli import (
+    card_cmds,
+    host_cmd,
+    iso8583_cmds,
+    journal_cmds,
+    pay_cmds,
+)
+from terminal.core.errors import TerminalError
 
 __all__ = ["build_parser", "main"]
 
@@ -18,21 +25,26 @@ EXIT_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="posemu", description="Smart POS terminal emulator")
-    sub = parser.add_subparsers(dest="command")
-    iso8583_cmds.add_parser(sub)
+    parser = argparse.ArgumentParser(
+        prog="posemu",
+        description="Smart POS terminal emulator.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds):
+        module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    func = getattr(args, "func", None)
+    if func is None:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args))
-    except Iso8583Error as exc:
+        return int(func(args))
+    except (Iso8583Error, TerminalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

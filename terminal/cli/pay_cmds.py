@@ -1,0 +1,346 @@
+"""``posemu pay ...``: the terminal's transactions from the shell, one per command.
+
+``posemu pay sale --amount 12.34 --card visa-approve`` runs one transaction against the host
+given by ``--host`` (``tcp://HOST:PORT`` or ``tls://HOST:PORT``), or, without ``--host``,
+against an in-process host simulator that keeps its state under ``<data-dir>/host``. The
+journal, store-and-forward queue and keys live in ``--data-dir`` (default: the per-user
+data directory), so a later ``posemu pay void --stan N`` finds the sale, and a reversal left
+by a killed command is delivered before the next one does anything else.
+
+Output: the merchant receipt and a summary line, or with ``--json`` exactly one JSON object
+(``approved, response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as
+"12.34", ``currency, journal_id, receipt, reversal_pending`` and a few more). Problems are
+one ``error:`` line on stderr.
+
+Exit status:
+    0  approved (or the network message succeeded)
+    1  declined by the host
+    2  bad input or usage (amount, card, track, reference, PIN, options)
+    3  host or network error (refused, timeout, garbage, unusable answer), or the
+       terminal's own storage failed; a reversal may be pending (see ``reversal_pending``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import inspect
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from iso8583 import Iso8583Error
+from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.config import TerminalConfig
+from terminal.core.errors import TerminalError
+from terminal.core.money import format_amount, parse_amount
+from terminal.core.qr import render_qr
+from terminal.core.receipts import Currency
+from terminal.engine import (
+    CardInput,
+    EngineError,
+    HostUnavailableError,
+    InputError,
+    TerminalService,
+    TxnRef,
+    TxnResult,
+)
+from terminal.net.errors import InvalidEndpointError, LinkError
+from terminal.store import StoreError, TerminalStore, default_data_dir
+
+__all__ = ["EXIT_APPROVED", "EXIT_BAD_INPUT", "EXIT_DECLINED", "EXIT_HOST", "add_parser"]
+
+EXIT_APPROVED = 0
+EXIT_DECLINED = 1
+EXIT_BAD_INPUT = 2
+EXIT_HOST = 3
+
+_Op = Callable[[TerminalService], Awaitable[TxnResult]]
+
+
+class _Usage(InputError):
+    """An option combination the command cannot run with."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--host", help="tcp://HOST:PORT or tls://HOST:PORT (default: in-process)")
+    common.add_argument("--tls-ca", help="CA file to verify the host (tls://)")
+    common.add_argument("--tls-cert", help="client certificate for mutual TLS")
+    common.add_argument("--tls-key", help="client key for mutual TLS")
+    common.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    common.add_argument("--data-dir", help="terminal data directory (default: per-user)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
+    amount = argparse.ArgumentParser(add_help=False)
+    amount.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
+    card = argparse.ArgumentParser(add_help=False)
+    source = card.add_mutually_exclusive_group()
+    source.add_argument("--card", help="test card name (see 'posemu cards')")
+    source.add_argument("--track2", help="track 2, with or without sentinels")
+    source.add_argument("--track", help="raw reader output (tracks 1 and/or 2)")
+    source.add_argument("--pan", help="keyed-in card number (with --expiry)")
+    card.add_argument("--expiry", help="YYMM, with --pan")
+    card.add_argument("--pin", help="online PIN (test cards: 1234)")
+    card.add_argument("--fallback", action="store_true", help="swipe after a chip failure")
+    ref = argparse.ArgumentParser(add_help=False)
+    which = ref.add_mutually_exclusive_group()
+    which.add_argument("--stan", help="trace number of the original (open batch)")
+    which.add_argument("--rrn", help="retrieval reference number of the original")
+    which.add_argument("--id", type=int, dest="journal_id", help="journal id of the original")
+
+    p = sub.add_parser("pay", help="run a transaction against the acquirer host")
+    ops = p.add_subparsers(dest="pay_cmd", required=True)
+    for name, parents, text in (
+        ("sale", [common, amount, card], "purchase"),
+        ("preauth", [common, amount, card], "pre-authorisation"),
+        ("balance", [common, card], "balance inquiry"),
+        ("void", [common, ref], "void a transaction of the open batch"),
+        ("refund", [common, amount, ref, card], "refund by reference (or to a card)"),
+        ("completion", [common, amount, ref], "complete a pre-authorisation"),
+        ("qr-cpm", [common, amount], "charge a customer's payment code"),
+        ("qr-mpm", [common, amount], "show a QR order and wait for the payment"),
+        ("settle", [common], "settle the open batch"),
+        ("signon", [common], "fetch new working keys"),
+        ("echo", [common], "test the link"),
+    ):
+        op = ops.add_parser(name, parents=parents, help=text, description=text)
+        op.set_defaults(func=cmd_pay)
+        if name == "qr-cpm":
+            op.add_argument("--code", required=True, help="payment code as scanned")
+        if name == "qr-mpm":
+            op.add_argument("--render", action="store_true", help="draw the QR with half blocks")
+            op.add_argument(
+                "--simulate",
+                choices=("pay", "decline", "none"),
+                default="pay",
+                help="test host: the customer pays now (default), declines, or nothing is "
+                "simulated (the simulator pays on its own after its delay)",
+            )
+
+
+def cmd_pay(args: argparse.Namespace) -> int:
+    try:
+        spec = resolve_spec(args.spec)
+        config = _config(args, spec.name)
+        op = _operation(args, Currency.lookup(config.currency).exponent)
+        return asyncio.run(_run(args, config, spec, op))
+    except (InputError, InvalidEndpointError) as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except (EngineError, LinkError, StoreError) as exc:
+        return _fail(str(exc), EXIT_HOST)
+    except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
+        return _fail(str(exc), EXIT_BAD_INPUT)
+
+
+def _fail(text: str, code: int) -> int:
+    print(f"error: {text}", file=sys.stderr, flush=True)
+    return code
+
+
+def _config(args: argparse.Namespace, spec_name: str) -> TerminalConfig:
+    values: dict[str, Any] = {"spec": spec_name}
+    if args.host:
+        values["host"] = args.host
+    if args.timeout is not None:
+        values["response_timeout"] = args.timeout
+        values["connect_timeout"] = min(args.timeout, 60)
+    values["tls_ca_file"] = args.tls_ca
+    values["tls_cert_file"] = args.tls_cert
+    values["tls_key_file"] = args.tls_key
+    return TerminalConfig(**values)
+
+
+def _card(args: argparse.Namespace, *, required: bool = True) -> CardInput | None:
+    fallback = bool(getattr(args, "fallback", False))
+    if getattr(args, "card", None):
+        return CardInput.test_card(args.card, chip_failed=fallback)
+    if getattr(args, "track2", None):
+        return CardInput.track2(args.track2, chip_failed=fallback)
+    if getattr(args, "track", None):
+        return CardInput.swipe(args.track, chip_failed=fallback)
+    if getattr(args, "pan", None):
+        if not args.expiry:
+            raise _Usage("--pan needs --expiry YYMM")
+        return CardInput.manual(args.pan, args.expiry)
+    if required:
+        raise _Usage("give a card: --card NAME, --track2 T, --track DATA or --pan P --expiry YYMM")
+    return None
+
+
+def _ref(args: argparse.Namespace) -> TxnRef | None:
+    if args.journal_id is not None:
+        return TxnRef(journal_id=args.journal_id)
+    if args.stan:
+        if not (args.stan.isdigit() and len(args.stan) <= 6):
+            raise _Usage("--stan must be up to 6 digits")
+        return TxnRef(stan=args.stan.zfill(6))
+    if args.rrn:
+        return TxnRef(rrn=args.rrn)
+    return None
+
+
+def _operation(args: argparse.Namespace, exponent: int) -> _Op:
+    """Everything the command needs from its options, checked before any I/O."""
+    name = args.pay_cmd
+
+    def _amount(args: argparse.Namespace) -> int:
+        return parse_amount(args.amount, exponent)
+
+    pin = getattr(args, "pin", None)
+    if name in ("sale", "preauth"):
+        amount, card = _amount(args), _card(args)
+        assert card is not None
+        method = "sale" if name == "sale" else "preauth"
+        return lambda t: getattr(t, method)(amount, card, pin)
+    if name == "balance":
+        card = _card(args)
+        assert card is not None
+        return lambda t: t.balance(card, pin)
+    if name in ("void", "completion", "refund"):
+        ref = _ref(args)
+        amount = _amount(args) if name != "void" else 0
+        if name == "refund" and ref is None:
+            card = _card(args, required=False)
+            if card is None:
+                raise _Usage("refund needs --stan/--rrn/--id or a card")
+            return lambda t: t.refund(card, amount)
+        if ref is None:
+            raise _Usage(f"{name} needs --stan N, --rrn R or --id JOURNAL_ID")
+        if name == "void":
+            return lambda t: t.void(ref)
+        if name == "refund":
+            return lambda t: t.refund(ref, amount)
+        return lambda t: t.completion(ref, amount)
+    if name == "qr-cpm":
+        amount = _amount(args)
+        return lambda t: t.qr_cpm(amount, args.code)
+    if name == "qr-mpm":
+        amount = _amount(args)
+        return lambda t: _qr_mpm(t, amount, args)
+    return lambda t: getattr(t, name)()  # settle, signon, echo
+
+
+async def _qr_mpm(terminal: TerminalService, amount: int, args: argparse.Namespace) -> TxnResult:
+    session = await terminal.qr_mpm(amount)
+    if session.done:
+        assert session.result is not None
+        return session.result
+    out = sys.stderr if args.json else sys.stdout
+    print(session.payload, file=out, flush=True)
+    if args.render:
+        print("\n".join(render_qr(session.payload)), file=out, flush=True)
+    if args.simulate == "pay":
+        await session.simulate_pay()
+    elif args.simulate == "decline":
+        await session.simulate_decline("05")
+    return await session.wait()
+
+
+@contextlib.asynccontextmanager
+async def _host(
+    args: argparse.Namespace, config: TerminalConfig, spec: Any, data_dir: Path
+) -> AsyncIterator[TerminalConfig]:
+    """The configured host, or an in-process simulator for the length of the command."""
+    if args.host:
+        yield config
+        return
+    from iso8583.host import EmbeddedHost, HostError  # only here: it is a heavy import
+
+    options: dict[str, Any] = {}
+    if "state_dir" in inspect.signature(EmbeddedHost).parameters:
+        options["state_dir"] = data_dir / "host"
+    try:
+        host = EmbeddedHost(spec, **options)
+        address, port = host.start()
+    except HostError as exc:
+        raise HostUnavailableError(f"in-process host simulator: {exc}") from exc
+    try:
+        yield config.with_(host=f"tcp://{address}:{port}")
+    finally:
+        host.stop()
+
+
+async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    with TerminalStore(data_dir) as store:
+        async with _host(args, config, spec, data_dir) as live:
+            terminal = TerminalService(live, store, spec=spec)
+            await terminal.start()
+            try:
+                result = await op(terminal)
+                _print(result, args.json)
+                if result.receipt_text and result.journal_id is not None:
+                    terminal.record_print(result.journal_id, "merchant")
+            finally:
+                await terminal.stop()
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr, flush=True)
+        return EXIT_HOST
+    return EXIT_APPROVED if result.approved else EXIT_DECLINED
+
+
+def _money(value: int | None, currency: str) -> str | None:
+    if value is None:
+        return None
+    return format_amount(value, Currency.lookup(currency).exponent)
+
+
+def _print(result: TxnResult, as_json: bool) -> None:
+    if as_json:
+        body: dict[str, Any] = {
+            "approved": result.approved,
+            "response_code": result.response_code,
+            "response_text": result.response_text,
+            "auth_code": result.auth_code,
+            "rrn": result.rrn,
+            "stan": result.stan,
+            "masked_pan": result.masked_pan,
+            "amount": _money(result.amount, result.currency),
+            "currency": result.currency,
+            "journal_id": result.journal_id,
+            "receipt": result.receipt_text,
+            "reversal_pending": result.reversal_pending,
+            "kind": result.kind.value,
+            "state": result.state.value if result.state is not None else None,
+            "error": result.error,
+            "balance": _money(result.balance, result.currency),
+            "batch": result.batch,
+        }
+        if result.order_ref:
+            body["order_ref"] = result.order_ref
+        if result.totals is not None:
+            t = result.totals
+            body["totals"] = {
+                "debit_count": t.debit_count,
+                "debit_amount": _money(t.debit_amount, result.currency),
+                "credit_count": t.credit_count,
+                "credit_amount": _money(t.credit_amount, result.currency),
+            }
+            body["uploaded"] = result.uploaded
+        print(json.dumps(body, ensure_ascii=False), flush=True)
+        return
+    if result.receipt_text:
+        print(result.receipt_text, end="", flush=True)
+    parts = [result.kind.value.upper(), result.response_text or "NO ANSWER"]
+    if result.response_code:
+        parts.append(f"({result.response_code})")
+    for label, value in (("stan", result.stan), ("auth", result.auth_code), ("rrn", result.rrn)):
+        if value:
+            parts.append(f"{label} {value}")
+    if result.balance is not None:
+        parts.append(f"balance {_money(result.balance, result.currency)}")
+    if result.journal_id is not None:
+        parts.append(f"id {result.journal_id}")
+    if result.totals is not None:
+        t, cur = result.totals, result.currency
+        parts.append(
+            f"batch {result.batch}: {t.debit_count} debits {_money(t.debit_amount, cur)}, "
+            f"{t.credit_count} credits {_money(t.credit_amount, cur)}, {result.uploaded} uploaded"
+        )
+    if result.error:
+        parts.append("reversal pending" if result.reversal_pending else f"[{result.state}]")
+    print(" ".join(parts), flush=True)

@@ -1,0 +1,71 @@
+"""The terminal engine: the orchestrator that turns operator actions into host messages.
+
+:class:`TerminalService` is the only I/O-doing part of the terminal; it uses the pure core,
+the store and the host link. ``events`` are what a UI listens to, ``errors`` what it catches.
+"""
+
+from __future__ import annotations
+
+from terminal.engine.cardinput import CardInput, CardRead, CardSource
+from terminal.engine.errors import (
+    ChipRequiredError,
+    EngineError,
+    HostFailureError,
+    HostProtocolError,
+    HostUnavailableError,
+    InputError,
+    NotAllowedError,
+    OriginalNotFoundError,
+    PinRequiredError,
+    ServiceStateError,
+    SignOnError,
+)
+from terminal.engine.events import (
+    Connecting,
+    LinkFailed,
+    QrPending,
+    ReceiptReady,
+    Received,
+    ReversalDelivered,
+    ReversalQueued,
+    Sent,
+    SignedOn,
+    TerminalEvent,
+    Waiting,
+)
+from terminal.engine.qrsession import MpmSession
+from terminal.engine.results import TxnRef, TxnResult
+from terminal.engine.service import LinkFactory, TerminalService
+
+__all__ = [
+    "CardInput",
+    "CardRead",
+    "CardSource",
+    "ChipRequiredError",
+    "Connecting",
+    "EngineError",
+    "HostFailureError",
+    "HostProtocolError",
+    "HostUnavailableError",
+    "InputError",
+    "LinkFactory",
+    "LinkFailed",
+    "MpmSession",
+    "NotAllowedError",
+    "OriginalNotFoundError",
+    "PinRequiredError",
+    "QrPending",
+    "ReceiptReady",
+    "Received",
+    "ReversalDelivered",
+    "ReversalQueued",
+    "Sent",
+    "ServiceStateError",
+    "SignOnError",
+    "SignedOn",
+    "TerminalEvent",
+    "TerminalService",
+    "TxnRef",
+    "TxnResult",
+    "Waiting",
+]

@@ -1,0 +1,87 @@
+"""Checks on operator input that need the journal but no host: originals, PINs, batches.
+
+Why apart: these are the "bad input" answers (exit status 2 in the CLI), given before
+anything is written or sent, and they are easiest to read as a short list of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from iso8583.acquirer.model import Kind
+from terminal.core.journal import Counters, JournalEntry, JournalQuery, JournalStore, TxnState
+from terminal.engine.cardinput import CardRead
+from terminal.engine.errors import (
+    InputError,
+    NotAllowedError,
+    OriginalNotFoundError,
+    PinRequiredError,
+)
+from terminal.engine.results import TxnRef
+from terminal.store.errors import RecordNotFoundError
+
+__all__ = ["DEBITS", "as_ref", "checked_pin", "counted", "find_original"]
+
+#: Approved kinds that move money to the merchant: what a void or refund may point at.
+DEBITS = (Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER)
+
+
+def as_ref(ref: TxnRef | int) -> TxnRef:
+    return ref if isinstance(ref, TxnRef) else TxnRef(journal_id=ref)
+
+
+def checked_pin(card: CardRead, pin: str | None) -> str | None:
+    """A PIN card needs a PIN, and a PIN is 4-12 digits."""
+    if pin is None or pin == "":
+        if card.pin_required:
+            raise PinRequiredError(card.masked_pan)
+        return None
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
+        raise InputError("PIN must be 4 to 12 digits")
+    return pin
+
+
+def find_original(
+    journal: JournalStore,
+    counters: Counters,
+    ref: TxnRef,
+    kinds: Sequence[Kind],
+    *,
+    amount: int | None = None,
+    for_void: bool = False,
+) -> JournalEntry:
+    """The approved journal entry ``ref`` points at, checked for the operation.
+
+    A STAN is unique within a batch only, so STAN lookups search the open batch; a void
+    must stay in the open batch (after settlement it is a refund).
+    """
+    batch = counters.batch()
+    if ref.journal_id is not None:
+        try:
+            found = [journal.get(ref.journal_id)]
+        except RecordNotFoundError:
+            raise OriginalNotFoundError(str(ref)) from None
+    else:
+        query = JournalQuery(stan=ref.stan, rrn=ref.rrn, kinds=tuple(kinds), limit=50)
+        found = journal.find(query)
+        if ref.stan is not None:
+            found = [e for e in found if e.batch == batch]
+    if not found:
+        raise OriginalNotFoundError(str(ref))
+    entry = next((e for e in found if e.state is TxnState.APPROVED), found[0])
+    if entry.kind not in kinds:
+        names = "/".join(k.value for k in kinds)
+        raise NotAllowedError(f"{ref} is a {entry.kind.value}, not a {names}")
+    if entry.state is not TxnState.APPROVED:
+        raise NotAllowedError(f"{ref} is {entry.state.value}, not approved")
+    if for_void and entry.batch != batch:
+        raise NotAllowedError(f"{ref} is in settled batch {entry.batch}: refund it instead")
+    if amount is not None and entry.amount is not None and amount > entry.amount:
+        raise NotAllowedError(f"amount exceeds the amount of {ref}")
+    return entry
+
+
+def counted(entries: Sequence[JournalEntry]) -> list[JournalEntry]:
+    """The batch's approved debits and refunds: what settlement totals and uploads."""
+    kinds = (*DEBITS, Kind.REFUND)
+    return [e for e in entries if e.state is TxnState.APPROVED and e.kind in kinds and e.amount]

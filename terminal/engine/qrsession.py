@@ -1,0 +1,207 @@
+"""Merchant-presented QR: the payload the customer scans, and the wait for their payment.
+
+Why a session object: between showing the QR and the customer paying, the UI needs a handle
+to wait on, to cancel, or (on a test host) to make the customer pay or decline. The order's
+reversal stays queued until the order is paid or declined, so a terminal killed while the
+customer hesitates cancels the order at its next start instead of losing a payment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.security import WorkingKeys
+from terminal.config import TerminalConfig
+from terminal.core.money import format_amount
+from terminal.core.qr import MerchantAccount, build_mpm
+from terminal.core.receipts import Currency
+from terminal.core.transactions import TxnEvent, build_request
+from terminal.engine.events import QrPending, TerminalEvent
+from terminal.engine.results import TxnResult
+from terminal.engine.runner import NO_ANSWER, Runner
+from terminal.net.errors import LinkTimeout
+
+if TYPE_CHECKING:
+    from terminal.engine.service import TerminalService
+
+__all__ = [
+    "MPM_GUID",
+    "MpmSession",
+    "cancel_order",
+    "mpm_payload",
+    "order_reference",
+    "poll_order",
+    "simulate",
+    "start_order",
+]
+
+#: Globally unique identifier of the emulator's merchant account template (ID 26.00).
+MPM_GUID = "com.posemu.acquirer"
+#: The host's answer while the customer has not paid yet ("request in progress").
+PENDING = "09"
+
+
+def order_reference(config: TerminalConfig, batch: str, stan: str) -> str:
+    """Unique per terminal and batch: ``TID-batch-STAN`` (at most 22 characters).
+
+    The dashes matter: run together, the digits could pass the Luhn check and look like a
+    card number to the store, which then (rightly) refuses to keep them.
+    """
+    return f"{config.terminal_id}-{batch}-{stan}"
+
+
+def mpm_payload(config: TerminalConfig, amount: int, order_ref: str) -> str:
+    """The dynamic EMVCo payload: terminal label 62.07 = TID, reference label 62.05 = order."""
+    exponent = Currency.lookup(config.currency).exponent
+    return build_mpm(
+        merchant_accounts=(MerchantAccount("26", MPM_GUID, (("01", config.merchant_id),)),),
+        mcc=config.merchant_category,
+        currency=config.currency,
+        amount=format_amount(amount, exponent),
+        country=config.merchant_country,
+        merchant_name=config.merchant_name[:25],
+        city=config.merchant_city[:15],
+        terminal_label=config.terminal_id,
+        reference_label=order_ref,
+    )
+
+
+class MpmSession:
+    """One order shown as a QR. ``wait`` polls the host until paid, declined or timed out."""
+
+    def __init__(
+        self,
+        service: TerminalService,
+        *,
+        payload: str,
+        order_ref: str,
+        amount: int,
+        journal_id: int | None,
+        saf_id: int | None = None,
+        result: TxnResult | None = None,
+    ) -> None:
+        self._service = service
+        self.payload = payload
+        self.order_ref = order_ref
+        self.amount = amount
+        self.journal_id = journal_id
+        self.saf_id = saf_id
+        self.started = asyncio.get_running_loop().time()
+        self._result = result
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    @property
+    def result(self) -> TxnResult | None:
+        """The final result, once the order was paid, declined, cancelled or timed out."""
+        return self._result
+
+    async def wait(self) -> TxnResult:
+        """Poll QR_QUERY every ``qr_poll_interval`` until a final answer or ``qr_timeout``."""
+        if self._result is None:
+            self._result = await self._service._mpm_wait(self)
+        return self._result
+
+    async def cancel(self) -> TxnResult:
+        """Give up on the order: it is reversed (cancelled at the host) like an unanswered one."""
+        if self._result is None:
+            self._result = await self._service._mpm_cancel(self)
+        return self._result
+
+    async def simulate_pay(self) -> str:
+        """Test hook: the customer pays (QR_SIMULATE ``PAY:<ref>``); returns the host's code."""
+        return await self._service._mpm_simulate(f"PAY:{self.order_ref}")
+
+    async def simulate_decline(self, code: str = "05") -> str:
+        """Test hook: the customer's wallet declines with ``code``."""
+        return await self._service._mpm_simulate(f"DECLINE:{self.order_ref}:{code}")
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "pending"
+        return f"MpmSession(order_ref={self.order_ref!r}, amount={self.amount}, {state})"
+
+
+# --- flows (run by the service under its operation lock) -------------------------------
+
+
+async def start_order(runner: Runner, service: TerminalService, amount: int) -> MpmSession:
+    """Send QR_ORDER; the session is pending on 09, final on any other outcome."""
+    config = runner.config
+    stan, invoice, batch, now = runner.numbers()
+    ref = order_reference(config, batch, stan)
+
+    def build(_keys: WorkingKeys | None) -> Request:
+        return build_request(
+            Kind.QR_ORDER, config, stan=stan, local_time=now, batch=batch, amount=amount, qr=ref
+        )
+
+    first = build(None)
+    entry = replace(runner.entry(first, invoice, "", "QR"), qr_ref=ref)
+    journal_id, saf_id = runner.books.open(entry, first)
+    session = MpmSession(
+        service,
+        payload=mpm_payload(config, amount, ref),
+        order_ref=ref,
+        amount=amount,
+        journal_id=journal_id,
+        saf_id=saf_id,
+    )
+    outcome = await runner.exchange(journal_id, saf_id, build)
+    if isinstance(outcome, TxnResult):
+        session._result = outcome
+    elif outcome.response_code == PENDING:
+        runner.books.advance(journal_id, TxnEvent.PENDING)
+        runner.live_orders.add(journal_id)
+    else:
+        session._result = runner.finished(journal_id, outcome, saf_id)
+    return session
+
+
+async def poll_order(
+    runner: Runner, mpm: MpmSession, emit: Callable[[TerminalEvent], None]
+) -> TxnResult:
+    """QR_QUERY until a final answer; past ``qr_timeout`` the order is reversed."""
+    assert mpm.journal_id is not None
+    config, session = runner.config, runner.session
+    loop = asyncio.get_running_loop()
+    deadline = mpm.started + config.qr_timeout
+    try:
+        while (remaining := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(config.qr_poll_interval, remaining))
+            try:
+                response = await session.send(
+                    lambda _k: session.request(Kind.QR_QUERY, qr=mpm.order_ref)
+                )
+            except NO_ANSWER:
+                continue  # a lost poll is not a lost payment: ask again
+            if response.response_code == PENDING:
+                emit(QrPending(mpm.order_ref, loop.time() - mpm.started))
+                continue
+            return runner.finished(mpm.journal_id, response, mpm.saf_id)
+        timeout = LinkTimeout(f"not paid within {config.qr_timeout:g} s")
+        return await runner.no_answer(mpm.journal_id, mpm.saf_id, timeout)
+    except asyncio.CancelledError:
+        runner.abandoned(mpm.journal_id, mpm.saf_id, "cancelled while waiting for payment")
+        raise
+    finally:
+        runner.live_orders.discard(mpm.journal_id)
+
+
+async def cancel_order(runner: Runner, mpm: MpmSession) -> TxnResult:
+    assert mpm.journal_id is not None
+    runner.live_orders.discard(mpm.journal_id)
+    reason = LinkTimeout("cancelled by the operator")
+    return await runner.no_answer(mpm.journal_id, mpm.saf_id, reason)
+
+
+async def simulate(runner: Runner, text: str) -> str:
+    """QR_SIMULATE runs beside a waiting order: only the link itself is serialised."""
+    session = runner.session
+    response = await session.send(lambda _k: session.request(Kind.QR_SIMULATE, qr=text))
+    return response.response_code

@@ -1,0 +1,42 @@
+"""The curated public API of the engine and network packages."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "terminal.engine",
+        "terminal.engine.service",
+        "terminal.engine.errors",
+        "terminal.engine.events",
+        "terminal.engine.cardinput",
+        "terminal.net",
+        "terminal.net.link",
+        "terminal.net.errors",
+        "terminal.core.transactions",
+        "terminal.config",
+        "terminal.cli.pay_cmds",
+        "terminal.cli.card_cmds",
+    ],
+)
+def test_all_is_importable(module):
+    mod = importlib.import_module(module)
+    names = mod.__all__
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert hasattr(mod, name), name
+
+
+def test_engine_error_tree():
+    from terminal.core.errors import TerminalError
+    from terminal.engine import errors
+    from terminal.net import errors as net_errors
+
+    for mod in (errors, net_errors):
+        for name in mod.__all__:
+            assert issubclass(getattr(mod, name), TerminalError), name
