@@ -17,6 +17,7 @@ from iso8583.acquirer.security import (
     issue_session_keys,
     mac_field_for,
     open_session_keys,
+    pack_with_mac,
     verify_message_mac,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "issue_session_keys",
     "mac_field_for",
     "open_session_keys",
+    "pack_with_mac",
     "profile_for",
     "response_text",
     "verify_message_mac",

@@ -35,6 +35,7 @@ __all__ = [
     "issue_session_keys",
     "mac_field_for",
     "open_session_keys",
+    "pack_with_mac",
     "verify_message_mac",
 ]
 
@@ -54,17 +55,7 @@ class WorkingKeys:
 
 
 def mac_field_for(message: Message) -> int:
-    return 128 if any(n > 64 for n in message.fields if n not in (64, 128)) else 64
-
-
-def _mac_input(message: Message, spec: Spec) -> tuple[int, bytes]:
-    field = mac_field_for(message)
-    probe = Message(
-        message.mti,
-        {**{n: v for n, v in message.fields.items() if n not in (64, 128)}, field: _ZERO_MAC},
-    )
-    packed = spec.codec.pack(probe)
-    return field, packed[: -_mac_field_width(spec, field)]
+    return 128 if max(message.fields.keys() - {64, 128}, default=0) > 64 else 64
 
 
 def _mac_field_width(spec: Spec, field: int) -> int:
@@ -72,23 +63,48 @@ def _mac_field_width(spec: Spec, field: int) -> int:
     return len(spec.codec.encode_field(field, _ZERO_MAC))
 
 
+def _with_zero_mac(message: Message) -> tuple[int, Message]:
+    field = mac_field_for(message)
+    fields = {n: v for n, v in message.fields.items() if n not in (64, 128)}
+    fields[field] = _ZERO_MAC
+    return field, Message(message.mti, fields)
+
+
+def pack_with_mac(message: Message, spec: Spec, mac_key: Key) -> bytes:
+    """Pack once, MAC the bytes before the MAC field, and splice the MAC in."""
+    field, probe = _with_zero_mac(message)
+    packed = spec.codec.pack(probe)
+    width = _mac_field_width(spec, field)
+    mac = compute_mac(packed[:-width], mac_key, MAC_ALGORITHM)
+    return packed[:-width] + spec.codec.encode_field(field, mac)
+
+
 def apply_mac(message: Message, spec: Spec, mac_key: Key) -> Message:
     """Return the message with its MAC field set (field 64 or 128)."""
-    field, data = _mac_input(message, spec)
-    mac = compute_mac(data, mac_key, MAC_ALGORITHM)
-    fields = {n: v for n, v in message.fields.items() if n not in (64, 128)}
-    fields[field] = mac
-    return Message(message.mti, fields)
+    field, probe = _with_zero_mac(message)
+    packed = spec.codec.pack(probe)
+    probe.fields[field] = compute_mac(
+        packed[: -_mac_field_width(spec, field)], mac_key, MAC_ALGORITHM
+    )
+    return probe
 
 
-def verify_message_mac(message: Message, spec: Spec, mac_key: Key) -> None:
-    """Raise :class:`~iso8583.errors.MacMismatchError` unless the message's MAC is right."""
+def verify_message_mac(
+    message: Message, spec: Spec, mac_key: Key, *, raw: bytes | None = None
+) -> None:
+    """Raise :class:`~iso8583.errors.MacMismatchError` unless the message's MAC is right.
+
+    ``raw`` (the bytes ``message`` was unpacked from) saves packing the message again: the
+    MAC covers exactly the bytes in front of the MAC field, which is the last field.
+    """
     field = mac_field_for(message)
     mac = message.fields.get(field)
     if not isinstance(mac, bytes):
         raise CryptoError(f"message has no MAC in field {field}")
-    _, data = _mac_input(message, spec)
-    verify_mac(data, mac, mac_key, MAC_ALGORITHM)
+    width = _mac_field_width(spec, field)
+    if raw is None:
+        raw = spec.codec.pack(_with_zero_mac(message)[1])
+    verify_mac(raw[:-width], mac, mac_key, MAC_ALGORITHM)
 
 
 def issue_session_keys(tmk: Key = TEST_TMK) -> tuple[WorkingKeys, SessionKeys]:

@@ -23,9 +23,9 @@ from iso8583.acquirer.profiles import profile_for
 from iso8583.acquirer.security import (
     TEST_TMK,
     WorkingKeys,
-    apply_mac,
     issue_session_keys,
     mac_field_for,
+    pack_with_mac,
     verify_message_mac,
 )
 from iso8583.errors import CryptoError, DecodeError, Iso8583Error
@@ -162,7 +162,7 @@ class HostEngine:
             req = self.profile.request_from_message(msg, now)
         except _REQUEST_ERRORS as exc:
             return self._format_error(msg, exc)
-        outcome, mac_key = self._decide(req, msg, now)
+        outcome, mac_key = self._decide(req, msg, now, payload)
         resp = Response(
             kind=req.kind,
             stan=req.stan,
@@ -175,8 +175,9 @@ class HostEngine:
         )
         out = self.profile.response_to_message(msg, resp)
         if mac_key is not None:
-            out = apply_mac(out, self.spec, mac_key)
-        reply = self.spec.codec.pack(out)
+            reply = pack_with_mac(out, self.spec, mac_key)
+        else:
+            reply = self.spec.codec.pack(out)
         summary = self._summary(msg, req, out.mti, outcome)
         if outcome.timing is Timing.SILENT:
             return HandleResult(None, summary=summary)
@@ -203,7 +204,9 @@ class HostEngine:
         return HandleResult(None, close=True, summary=summary)
 
     # --- common checks -------------------------------------------------------------------------
-    def _decide(self, req: Request, msg: Message, now: datetime) -> tuple[_Outcome, Key | None]:
+    def _decide(
+        self, req: Request, msg: Message, now: datetime, raw: bytes
+    ) -> tuple[_Outcome, Key | None]:
         kind, tid = req.kind, req.terminal_id
         if kind is Kind.SIGNON:
             working, wire = issue_session_keys(self._tmk)
@@ -219,7 +222,7 @@ class HostEngine:
             return _Outcome("A7"), None
         if mac_key is not None:
             try:
-                verify_message_mac(msg, self.spec, mac_key)
+                verify_message_mac(msg, self.spec, mac_key, raw=raw)
             except CryptoError:
                 return _Outcome("A0"), mac_key
         if not kind.financial:

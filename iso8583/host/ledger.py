@@ -141,7 +141,12 @@ class Ledger:
 
     @staticmethod
     def _new_auth_code() -> str:
-        return "".join(secrets.choice(_AUTH_ALPHABET) for _ in range(6))
+        n = secrets.randbits(31)  # one draw for six characters of a 36-letter alphabet
+        out = []
+        for _ in range(6):
+            n, i = divmod(n, len(_AUTH_ALPHABET))
+            out.append(_AUTH_ALPHABET[i])
+        return "".join(out)
 
     # --- entries -------------------------------------------------------------------------------
     def record(

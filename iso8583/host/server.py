@@ -32,6 +32,7 @@ __all__ = ["HostServer"]
 
 _READ_SIZE = 65536
 _KEY_FIELDS = frozenset({62, 96})  # where the profiles put sign-on key blocks
+_HIGH_WATER = 256 * 1024  # bytes of unsent replies before the read loop waits for the peer
 _MAX_PENDING = 256  # replies queued per connection before its reading pauses
 _LOG = logging.getLogger("posemu.host")
 
@@ -56,6 +57,7 @@ class _Connection:
         self.framer = StreamFramer(server.engine.spec.frame_format)
         # Bounded: a peer that sends without reading its replies stops being read.
         self.queue: asyncio.Queue[_Outgoing | None] = asyncio.Queue(_MAX_PENDING)
+        self.writing = False
 
     async def run(self) -> None:
         sock = self.writer.get_extra_info("socket")
@@ -102,12 +104,19 @@ class _Connection:
             except FramingError as exc:
                 _LOG.warning("%s framing error (%s); closing", self.peer, _reason(exc))
                 return
+            loop = asyncio.get_running_loop()
             for frame in frames:
                 item, keep_open = self._dispatch(frame)
                 if item is not None:
-                    await self.queue.put(item)
+                    if self.queue.empty() and not self.writing and item.due <= loop.time():
+                        # Nothing queued ahead of it: answer now, without a writer-task hop.
+                        self.writer.write(item.data)
+                    else:
+                        await self.queue.put(item)
                 if not keep_open:
                     return
+            if self.writer.transport.get_write_buffer_size() > _HIGH_WATER:
+                await self.writer.drain()
 
     def _dispatch(self, frame: Frame) -> tuple[_Outgoing | None, bool]:
         """Decide one frame: the framed reply to queue, and whether the link stays open."""
@@ -149,9 +158,11 @@ class _Connection:
         loop = asyncio.get_running_loop()
         closing = self.server.closing
         while True:
+            self.writing = False
             item = await self.queue.get()
             if item is None:
                 return
+            self.writing = True  # the read loop must not overtake this reply
             wait = item.due - loop.time()
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
