@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from iso8583.acquirer.model import Kind, Request
 from iso8583.acquirer.security import WorkingKeys
 from terminal.config import TerminalConfig
+from terminal.core.journal import TxnState
 from terminal.core.money import format_amount
 from terminal.core.qr import MerchantAccount, build_mpm
 from terminal.core.receipts import Currency
@@ -197,6 +198,11 @@ async def cancel_order(runner: Runner, mpm: MpmSession) -> TxnResult:
     assert mpm.journal_id is not None
     runner.live_orders.discard(mpm.journal_id)
     reason = LinkTimeout("cancelled by the operator")
+    if runner.store.journal.get(mpm.journal_id).state is TxnState.TIMED_OUT:
+        # A cancelled wait() already gave the order up: only its reversal is left to deliver.
+        left = await runner.books.deliver(only=mpm.journal_id)
+        entry = runner.store.journal.get(mpm.journal_id)
+        return runner.result(entry, error=str(reason), reversal_pending=bool(left))
     return await runner.no_answer(mpm.journal_id, mpm.saf_id, reason)
 
 

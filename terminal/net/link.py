@@ -153,12 +153,12 @@ class HostLink:
                 f"cannot load TLS files: {_describe(exc)}", endpoint=self.endpoint
             ) from exc
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the inner call completes (CPython gh-86296), and a cancel must land.
+            async with asyncio.timeout(self.connect_timeout):
+                self._reader, self._writer = await asyncio.open_connection(
                     ep.host, ep.port, ssl=ctx, server_hostname=ep.host if ctx else None
-                ),
-                self.connect_timeout,
-            )
+                )
         except TimeoutError as exc:
             raise ConnectError(
                 f"no connection within {self.connect_timeout:g} s", endpoint=self.endpoint
@@ -186,7 +186,8 @@ class HostLink:
     async def receive(self, timeout: float) -> bytes:
         """The payload of the next frame; the connection is dropped on any failure."""
         try:
-            return await asyncio.wait_for(self._next_frame(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._next_frame()
         except TimeoutError as exc:
             await self.close()
             raise LinkTimeout(f"no answer within {timeout:g} s", endpoint=self.endpoint) from exc

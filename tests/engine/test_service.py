@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from datetime import datetime
 
@@ -318,6 +319,23 @@ async def test_mpm_timeout_and_cancel_reverse_the_order(host, store):
             assert cancelled.state is TxnState.REVERSED
         states = {o.ref: o.state.value for o in slow.ledger.orders()}
         assert set(states.values()) == {"cancelled"}
+    assert store.saf.pending() == []
+
+
+async def test_mpm_cancel_after_a_cancelled_wait_delivers_the_reversal(host, store):
+    """The TUI cancels the waiting task first (Escape), then the order: both must be safe."""
+    rules = rules_from_mapping({"mpm_pay_delay": 60})
+    with EmbeddedHost("iso87ascii", rules) as slow:
+        async with TerminalService(fast_config(url_of(slow)), store) as service:
+            session = await service.qr_mpm(1700)
+            waiting = asyncio.create_task(session.wait())
+            await asyncio.sleep(0.2)
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            result = await session.cancel()
+            assert result.state is TxnState.REVERSED
+        assert {o.state.value for o in slow.ledger.orders()} == {"cancelled"}
     assert store.saf.pending() == []
 
 
