@@ -16,6 +16,7 @@ from terminal.cli import (
     iso8583_cmds,
     journal_cmds,
     pay_cmds,
+    tui_cmd,
 )
 from terminal.core.errors import TerminalError
 
@@ -27,10 +28,11 @@ EXIT_ERROR = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posemu",
-        description="Smart POS terminal emulator.",
+        description="Smart POS terminal emulator. Without a command: the terminal UI.",
     )
+    tui_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds):
+    for module in (tui_cmd, pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds):
         module.add_parser(sub)
     return parser
 
@@ -38,10 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    func = getattr(args, "func", None) or tui_cmd.run_tui
     try:
         return int(func(args))
     except (Iso8583Error, TerminalError) as exc:

@@ -1,0 +1,172 @@
+"""``posemu tui``: the emulated smart POS in a text UI, wired to a real acquirer link.
+
+This is where the TUI's adapters are picked: the SQLite store in ``--data-dir`` (default:
+the per-user data directory), a :class:`TerminalService` talking ISO 8583 over TCP to
+``--host``, or, without ``--host``, to the host simulator started in-process on a free
+port (so ``posemu`` alone gives a working terminal). :class:`TuiRuntime` does the wiring
+for the command, the deterministic demo and the tests alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from iso8583 import Iso8583Error
+from iso8583.host.embedded import EmbeddedHost
+from iso8583.host.rules import HostError, Rules, default_rules
+from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.config import ConfigError, TerminalConfig
+from terminal.core.errors import TerminalError
+from terminal.engine.service import TerminalService
+from terminal.store.state import TerminalStore, default_data_dir
+from terminal.tui.services import EventRelay, PosServices
+
+__all__ = ["TuiRuntime", "add_parser", "interactive_rules", "normalise_host", "run_tui"]
+
+EXIT_ERROR = 2
+#: Seconds until the simulated QR customer pays by themselves: effectively never.
+MANUAL_PAY_DELAY = 24 * 3600.0
+_THEMES = ("dark", "light")
+
+
+def normalise_host(text: str) -> str:
+    """``HOST:PORT`` -> ``tcp://HOST:PORT``; ``tcp://`` and ``tls://`` URLs pass through."""
+    text = text.strip()
+    return text if text.startswith(("tcp://", "tls://")) else f"tcp://{text}"
+
+
+def interactive_rules() -> Rules:
+    """The simulator's default rules, except that a QR customer pays only when told to
+    (the QR screen's keys), instead of after ``mpm_pay_delay`` seconds."""
+    return replace(default_rules(), mpm_pay_delay=MANUAL_PAY_DELAY)
+
+
+class TuiRuntime:
+    """The TUI's services, built and torn down in the right order (host last)."""
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        spec: str = "iso87ascii",
+        data_dir: Path | str | None = None,
+        config: TerminalConfig | None = None,
+        rules: Rules | None = None,
+        clock: Callable[[], datetime] = datetime.now,
+        signon_at_start: bool = True,
+    ) -> None:
+        self._host = host
+        self._spec_name = spec
+        self._data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self._config = config or TerminalConfig()
+        self._rules = rules
+        self._clock = clock
+        self._signon = signon_at_start
+        self.embedded: EmbeddedHost | None = None
+        self.store: TerminalStore | None = None
+        self.service: TerminalService | None = None
+        self.services: PosServices | None = None
+
+    def open(self) -> PosServices:
+        spec = resolve_spec(self._spec_name)
+        try:
+            if self._host is None:
+                self.embedded = EmbeddedHost(spec, self._rules or interactive_rules())
+                address, port = self.embedded.start()
+                url, label = f"tcp://{address}:{port}", f"embedded simulator {address}:{port}"
+            else:
+                url = normalise_host(self._host)
+                label = url
+            config = self._config.with_(host=url, spec=spec.name)
+            self.store = TerminalStore(self._data_dir)
+            relay = EventRelay()
+            self.service = TerminalService(
+                config, self.store, on_event=relay, spec=spec, clock=self._clock
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.services = PosServices(
+            backend=self.service,
+            journal=self.store.journal,
+            config=config,
+            events=relay,
+            clock=self._clock,
+            host_label=label,
+            signon_at_start=self._signon,
+        )
+        return self.services
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def __enter__(self) -> PosServices:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tui", help="run the smart POS terminal in a text UI")
+    add_arguments(p)
+    p.set_defaults(func=run_tui)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host",
+        help="acquirer host as HOST:PORT or tcp://HOST:PORT (default: start the host "
+        "simulator in-process)",
+    )
+    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
+    p.add_argument("--theme", choices=_THEMES, default="dark", help="colour theme")
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """Run the TUI until the cashier quits; also what ``posemu`` with no subcommand runs."""
+    from terminal.tui.app import PosApp
+
+    runtime = TuiRuntime(
+        host=getattr(args, "host", None),
+        spec=getattr(args, "spec", None) or "iso87ascii",
+        data_dir=getattr(args, "data_dir", None),
+    )
+    try:
+        services = runtime.open()
+    except (Iso8583Error, TerminalError, ConfigError, HostError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        PosApp(services, theme=getattr(args, "theme", None) or "dark").run()
+    finally:
+        runtime.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m terminal.cli.tui_cmd``), same options as ``posemu tui``."""
+    parser = argparse.ArgumentParser(prog="posemu tui", description="smart POS terminal UI")
+    add_arguments(parser)
+    return run_tui(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Devices and agent: what is attached, which faults are raised, the firmware version.
+
+The space is designed now for the device adapters and the management agent that come
+later; today it shows the emulated built-in printer (``p`` runs its paper out, to make a
+lost receipt on purpose), "no devices attached", "agent not connected" and the version
+of the installed package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Label, Log, ProgressBar, Static
+
+from terminal.tui.screens.base import PosScreen
+
+__all__ = ["DevicesScreen"]
+
+
+class DevicesScreen(PosScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("p", "toggle_paper", "Paper out/in"),
+    ]
+
+    def body(self) -> Iterator[Widget]:
+        services = self.pos.services
+        with Grid(id="devices"):
+            with Vertical(classes="panel", id="devices-attached") as panel:
+                panel.border_title = "Devices"
+                yield DataTable(id="devices-table", cursor_type="none", show_cursor=False)
+                yield Static("No external devices attached (card reader, QR scanner, printer).")
+            with Vertical(classes="panel", id="devices-faults") as panel:
+                panel.border_title = "Faults"
+                yield Log(id="faults-log")
+            with Vertical(classes="panel", id="devices-agent") as panel:
+                panel.border_title = "Device agent / TMS"
+                yield Static(
+                    "Agent not connected.\nNo remote diagnosis, no pushed updates yet.\n"
+                    f"Host: {services.host_label or services.config.host}",
+                    id="agent-state",
+                )
+            with Vertical(classes="panel", id="devices-firmware") as panel:
+                panel.border_title = "Firmware"
+                yield Label(f"Current version: posemu {services.version}", id="fw-version")
+                yield Label("Update: none in progress", id="fw-state")
+                yield ProgressBar(total=100, show_eta=False, id="fw-progress")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#devices-table", DataTable)
+        table.add_columns("Device", "Link", "State")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        controller = self.pos.controller
+        table = self.query_one("#devices-table", DataTable)
+        table.clear()
+        paper = "paper OK" if controller.paper_ok else "PAPER OUT"
+        table.add_row("Printer (emulated)", "built-in", paper)
+        log = self.query_one("#faults-log", Log)
+        log.clear()
+        log.write_lines(controller.faults or ["No faults raised."])
+
+    def action_toggle_paper(self) -> None:
+        self.pos.controller.set_paper(not self.pos.controller.paper_ok)
+        self._refresh()
+        self.pos.refresh_status()

@@ -1,0 +1,88 @@
+"""Result: APPROVED with its auth code, DECLINED with code and text, or what went wrong.
+
+The merchant copy printed by the emulated printer is shown on its paper; ``p`` prints the
+customer copy on request. A reversal that is delivered after the screen appears updates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+from terminal.tui.messages import ReceiptPrinted, ReversalUpdate
+from terminal.tui.outcome import Outcome
+from terminal.tui.screens.base import PosScreen
+from terminal.tui.widgets import ReceiptPane
+
+__all__ = ["ResultScreen"]
+
+
+class ResultScreen(PosScreen[None]):
+    """Shows one :class:`Outcome`; Enter or Escape returns to where the operation began."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "back", "Done"),
+        Binding("escape", "back", "Back"),
+        Binding("p", "print_customer", "Customer copy"),
+    ]
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.reversal = outcome.reversal
+
+    def _merchant_copy(self) -> str:
+        last = self.pos.controller.last_receipt
+        jid = self.outcome.journal_id
+        if last is not None and jid is not None and last.journal_id == jid and not last.duplicate:
+            return last.text
+        return ""
+
+    def body(self) -> Iterator[Widget]:
+        outcome = self.outcome
+        rows = "\n".join(f"{label:<10} {value}" for label, value in outcome.rows)
+        placeholder = "(no receipt)"
+        if outcome.receipt_text and not self._merchant_copy():
+            placeholder = "(receipt not printed: paper out?\n reprint it from the journal)"
+        with Horizontal(id="result"):
+            with Vertical(id="result-main"):
+                yield Label(outcome.title, id="result-title", classes=f"-{outcome.tone.value}")
+                yield Label(outcome.message, id="result-message")
+                yield Static(rows, id="result-rows", markup=False)
+                yield Label(self.reversal, id="result-reversal")
+                yield Label("Enter: done   p: print customer copy", id="result-help")
+            yield ReceiptPane(self._merchant_copy(), placeholder=placeholder, id="result-receipt")
+
+    def on_mount(self) -> None:
+        self.query_one("#result-reversal", Label).display = bool(self.reversal)
+        if self._merchant_copy():
+            self.query_one(ReceiptPane).border_title = "MERCHANT COPY"
+
+    def reversal_update(self, message: ReversalUpdate) -> None:
+        jid = self.outcome.journal_id
+        if jid is not None and message.journal_id != jid:
+            return
+        self.reversal = message.text
+        if self.set_text("#result-reversal", message.text):
+            self.query_one("#result-reversal").display = True
+
+    def receipt_printed(self, message: ReceiptPrinted) -> None:
+        title = f"{message.copy.upper()} COPY" + (" (DUPLICATE)" if message.duplicate else "")
+        self.query_one(ReceiptPane).show(message.text, title=title)
+
+    def action_print_customer(self) -> None:
+        jid = self.outcome.journal_id
+        if jid is None or not self.outcome.receipt_text:
+            self.notify("No receipt for this operation", severity="warning")
+            return
+        problem = self.pos.controller.print_customer_copy(jid)
+        if problem:
+            self.notify(f"Customer copy not printed: {problem}", severity="error")
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,82 @@
+"""QR payments: the merchant-presented code the customer scans (paid, declined, walked
+away from), and the consumer-presented wallet code the cashier scans."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from terminal.core.journal import JournalQuery, TxnState
+from terminal.core.qr import parse_mpm
+from terminal.tui.screens import HomeScreen, QrCpmScreen, QrMpmScreen
+from terminal.tui.screens.qr_cpm import SAMPLE_WALLET_CODE
+from terminal.tui.widgets import QrView
+from tests.tui.helpers import drive, rows, type_amount, wait_for, wait_result
+
+
+async def _show_qr(app, pilot, digits: str) -> QrMpmScreen:
+    await type_amount(pilot, digits)
+    await pilot.press("q")
+    await wait_for(pilot, lambda: isinstance(app.screen, QrMpmScreen))
+    return app.screen
+
+
+async def test_mpm_shows_a_scannable_code_and_the_customer_pays(harness):
+    async with drive(harness.services) as (app, pilot):
+        screen = await _show_qr(app, pilot, "8800")
+        view = screen.query_one(QrView)
+        payload = parse_mpm(view.payload)  # what the customer's wallet reads
+        assert str(payload.amount) == "88.00"
+        assert screen.order_ref
+        assert view.size.height >= 25  # half blocks: two module rows per line, not tiny
+        assert "Expires in" in str(screen.query_one("#qr-countdown").render())
+        await pilot.press("p")
+        outcome = await wait_result(app, pilot)
+        assert outcome.title == "APPROVED"
+        assert rows(outcome)["Order"] == screen.order_ref
+        assert "QR SALE" in outcome.receipt_text
+
+
+async def test_mpm_customer_declines(harness):
+    async with drive(harness.services) as (app, pilot):
+        await _show_qr(app, pilot, "1500")
+        await pilot.press("x")
+        outcome = await wait_result(app, pilot)
+        assert outcome.title == "DECLINED"
+        assert outcome.message.startswith("05")
+
+
+async def test_mpm_customer_walks_away_and_the_order_is_reversed(harness):
+    async with drive(harness.services) as (app, pilot):
+        screen = await _show_qr(app, pilot, "1600")
+        await pilot.press("n")
+        assert screen.cancelling
+        outcome = await wait_result(app, pilot)
+        assert outcome.title == "CANCELLED"
+        assert outcome.reversal.startswith("Reversal delivered")
+        [entry] = harness.journal.find(JournalQuery(amount=1600))
+        assert entry.state is TxnState.REVERSED
+
+
+async def test_cpm_numeric_wallet_code(harness):
+    async with drive(harness.services) as (app, pilot):
+        await type_amount(pilot, "4200")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, QrCpmScreen))
+        field = app.screen.query_one("#cpm-code", Input)
+        assert field.password  # a payment code is a bearer credential
+        await pilot.press("1", "2", "3", "enter")  # too short: refused before sending
+        assert isinstance(app.screen, QrCpmScreen)
+        field.value = ""
+        await pilot.press(*SAMPLE_WALLET_CODE, "enter")
+        outcome = await wait_result(app, pilot)
+        assert outcome.title == "APPROVED"
+        assert outcome.result.kind.value == "qr-pay"
+        assert SAMPLE_WALLET_CODE not in outcome.receipt_text
+
+
+async def test_qr_needs_an_amount_first(harness):
+    async with drive(harness.services) as (app, pilot):
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert any("Type the amount" in n.message for n in app._notifications)
