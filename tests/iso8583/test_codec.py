@@ -364,3 +364,14 @@ def test_mti_error_partial_is_message() -> None:
     with pytest.raises(DecodeError) as info:
         unpack(b"08", get_spec("iso87ascii"))
     assert isinstance(info.value.partial, Message)
+
+
+# ------------------------------------------------------------------- public vectors
+
+
+def test_pyiso8583_documentation_vector() -> None:
+    """The example in pyiso8583's package docstring (default_ascii), decoded and re-encoded."""
+    raw = b"02004000000000000000101234567890"
+    msg = unpack(raw, get_spec("iso87ascii"))
+    assert msg == Message("0200", {2: "1234567890"})
+    assert pack(msg, get_spec("iso87ascii")) == raw
