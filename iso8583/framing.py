@@ -6,6 +6,9 @@ a stream of reads back into frames. It is pure: no sockets, the transport feeds 
 
 All byte layouts (length header, TPDU, fixed header) are construct definitions, compiled where
 construct can compile them; construct and ``struct`` errors never escape (``FramingError``).
+Every frame of a TCP link goes through :meth:`FrameFormat.wrap` and :class:`StreamFramer`, so
+those take a direct path for the usual inputs (``_fast_length``, ``_TPDU_FAST``) that yields the
+very bytes and values the construct definitions do; anything unusual goes through construct.
 """
 
 from __future__ import annotations
@@ -103,6 +106,33 @@ _TPDU_CODEC = _TPDU_STRUCT.compile()
 
 # Errors construct (or its compiled parsers, which call struct directly) can raise.
 _CODEC_ERRORS = (ConstructError, struct.error, ValueError, TypeError)
+
+# The TPDU layout above as a struct format: the hot path's equivalent of _TPDU_CODEC.
+_TPDU_FAST = struct.Struct(">BHH")
+
+
+def _fast_length(kind: LengthHeader, value: int) -> bytes:
+    """``_LENGTH_CODECS[kind].build(value)`` for a value the header can express."""
+    if kind is LengthHeader.BINARY2:
+        return value.to_bytes(2, "big")
+    if kind is LengthHeader.ASCII4:
+        return b"%04d" % value
+    return bytes.fromhex(f"{value:04d}")  # BCD2
+
+
+def _fast_length_value(kind: LengthHeader, raw: bytes) -> int | None:
+    """``_LENGTH_CODECS[kind].parse(raw)`` when the header is well-formed, else None."""
+    if kind is LengthHeader.BINARY2:
+        return int.from_bytes(raw, "big") if len(raw) == 2 else None
+    if kind is LengthHeader.ASCII4:
+        return int(raw) if len(raw) == 4 and raw.isdigit() else None
+    digits = raw.hex()  # BCD2
+    return int(digits) if len(raw) == 2 and digits.isdigit() else None
+
+
+@lru_cache(maxsize=64)
+def _prefix_size(tpdu: bool, header_length: int) -> int:
+    return int(_prefix_codec(tpdu, header_length).sizeof())
 
 
 @lru_cache(maxsize=64)
@@ -228,7 +258,7 @@ class FrameFormat:
     @property
     def prefix_size(self) -> int:
         """Bytes of TPDU plus fixed header in front of the ISO message."""
-        return int(_prefix_codec(self.tpdu, self.header_length).sizeof())
+        return _prefix_size(self.tpdu, self.header_length)
 
     def wrap(self, payload: bytes, *, tpdu: Tpdu | None = None, header: bytes = b"") -> bytes:
         """Frame one ISO message for sending; an empty payload with no prefix is a keep-alive."""
@@ -245,6 +275,17 @@ class FrameFormat:
             raise FramingError(
                 f"frame body of {body_length} bytes exceeds max_length {self.max_length}"
             )
+        kind = self.length_header
+        if kind is not LengthHeader.NONE and (tpdu is None or type(tpdu) is Tpdu):
+            # Direct path: the same bytes as the construct layouts below (a Tpdu's fields
+            # are range-checked when it is made, the length is bounded by max_length).
+            declared = body_length + (kind.size if self.includes_itself else 0)
+            out = _fast_length(kind, declared)
+            if tpdu is not None:
+                out += _TPDU_FAST.pack(tpdu.id, tpdu.destination, tpdu.source)
+            if self.header_length:
+                out += bytes(header)
+            return out + bytes(payload)
         container: dict[str, Any] = {"header": bytes(header)}
         if tpdu is not None:
             container["tpdu"] = tpdu._as_container()
@@ -285,15 +326,20 @@ class FrameFormat:
 
     def _read_length(self, raw: bytes, *, offset: int) -> int:
         """Parse and validate a length header; returns the body length."""
-        try:
-            declared = int(_LENGTH_CODECS[self.length_header].parse(raw))
-        except _LengthValueError as exc:
-            raise FramingError(exc.reason, offset=offset) from None
-        except _CODEC_ERRORS as exc:
-            raise FramingError(
-                f"unreadable length header {raw.hex().upper()}: {exc}", offset=offset
-            ) from None
-        own = self.length_header.size if self.includes_itself else 0
+        kind = self.length_header
+        fast = _fast_length_value(kind, raw)
+        if fast is not None:
+            declared = fast
+        else:
+            try:
+                declared = int(_LENGTH_CODECS[kind].parse(raw))
+            except _LengthValueError as exc:
+                raise FramingError(exc.reason, offset=offset) from None
+            except _CODEC_ERRORS as exc:
+                raise FramingError(
+                    f"unreadable length header {raw.hex().upper()}: {exc}", offset=offset
+                ) from None
+        own = kind.size if self.includes_itself else 0
         if declared < own:
             raise FramingError(
                 f"length {declared} is smaller than the length header itself ({own} bytes)",
@@ -315,7 +361,17 @@ class FrameFormat:
 
     def _split(self, body: bytes, *, offset: int) -> Frame:
         """Cut a validated body (at least ``prefix_size`` bytes) into TPDU, header, payload."""
+        if not self.tpdu and not self.header_length:
+            return Frame(tpdu=None, header=b"", payload=body)
         size = self.prefix_size
+        if len(body) >= size:  # direct path, the same values as the construct layout
+            tpdu = None
+            start = 0
+            if self.tpdu:
+                tid, destination, source = _TPDU_FAST.unpack_from(body)
+                tpdu = Tpdu(tid, destination=destination, source=source)
+                start = _TPDU_SIZE
+            return Frame(tpdu=tpdu, header=bytes(body[start:size]), payload=body[size:])
         try:
             parsed = _prefix_codec(self.tpdu, self.header_length).parse(body[:size])
         except _CODEC_ERRORS as exc:  # pragma: no cover - body length is validated before

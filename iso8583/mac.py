@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, modes
 
 from iso8583.errors import CryptoError, MacMismatchError
-from iso8583.keys import KeyAlgorithm, KeyLike, block_cipher, key_material, single_des
+from iso8583.keys import Key, KeyAlgorithm, KeyLike, block_cipher, key_material, single_des
 
 __all__ = [
     "MacAlgorithm",
@@ -65,6 +65,11 @@ class MacPadding(Enum):
     METHOD_2 = 2  # one 0x80 byte, then zero bits (always adds at least one byte)
 
 
+_RETAIL = MacAlgorithm.ISO9797_ALG3
+_METHOD_1 = MacPadding.METHOD_1
+_TDES = KeyAlgorithm.TDES
+
+
 def _pad(data: bytes, padding: MacPadding, block: int) -> bytes:
     if padding is MacPadding.METHOD_2:
         data += b"\x80"
@@ -96,40 +101,59 @@ def _full_mac(data: bytes, key: bytes, algorithm: MacAlgorithm, padding: MacPadd
     if len(key) != 16:
         raise CryptoError(f"retail MAC needs a 16-byte key, got {len(key)}")
     # Retail MAC = single-DES CBC with K1 over all blocks but the last, then the last block
-    # (chained) through E_K1(D_K2(E_K1(.))), which is two-key TDES: two cipher contexts
-    # instead of three, the MAC of every acquirer message being on the host's hot path.
-    cbc, last_block = _retail_ciphers(key)
-    if len(padded) > 8:
-        enc = cbc.encryptor()
-        chained = (enc.update(padded[:-8]) + enc.finalize())[-8:]
-    else:
-        chained = bytes(8)
+    # (chained) through E_K1(D_K2(E_K1(.))), which is two-key TDES: cached per-key contexts,
+    # the MAC of every acquirer message being on the host's hot path.
+    state = _retail_state(key)
+    chained = state.chain(padded[:-8]) if len(padded) > 8 else bytes(8)
     last = (int.from_bytes(chained, "big") ^ int.from_bytes(padded[-8:], "big")).to_bytes(8, "big")
-    return last_block.update(last)
+    return state.last_block.update(last)
+
+
+class _RetailState:
+    """One key's retail-MAC contexts: a long-lived single-DES CBC encryptor and a TDES ECB one.
+
+    Creating a CBC context per message is most of the cost of a MAC over a short message, so
+    one CBC encryptor serves every MAC made with the key. It is never finalised: its chaining
+    value after a MAC is the last ciphertext block it produced (``_prev``), so XOR-ing ``_prev``
+    into the first block of the next message cancels it, and each MAC is CBC under a zero IV
+    exactly as with a fresh context. An ECB encryptor keeps no state between blocks at all.
+    """
+
+    __slots__ = ("_cbc", "_prev", "last_block")
+
+    def __init__(self, key: bytes) -> None:
+        self._cbc: Any = Cipher(single_des(key[:8]), modes.CBC(bytes(8))).encryptor()
+        self._prev = 0  # chaining value of _cbc, as an int
+        self.last_block: Any = Cipher(block_cipher(key, KeyAlgorithm.TDES), modes.ECB()).encryptor()
+
+    def chain(self, data: bytes) -> bytes:
+        """Last block of the zero-IV CBC encryption of ``data`` (a non-empty multiple of 8)."""
+        first = (int.from_bytes(data[:8], "big") ^ self._prev).to_bytes(8, "big")
+        out = self._cbc.update(first + data[8:])
+        if len(out) != len(data):  # pragma: no cover - CBC without padding never holds back
+            raise CryptoError("CBC context returned a short block")
+        tail = out[-8:]
+        self._prev = int.from_bytes(tail, "big")
+        return tail
 
 
 _CIPHER_CACHE = threading.local()  # cryptography contexts are not shared between threads
-_CIPHER_CACHE_SIZE = 64
+# A host holds one MAC key per signed-on terminal: the cache must hold them all, or every MAC
+# rebuilds its contexts. Least recently used keys go first.
+_CIPHER_CACHE_SIZE = 4096
 
 
-def _retail_ciphers(key: bytes) -> tuple[Cipher[modes.CBC], Any]:
-    """Per-key single-DES CBC cipher and a two-key TDES ECB encryptor, built once per key.
-
-    An ECB encryptor keeps no state between blocks, so one context serves every MAC made with
-    that key; constructing them is most of the cost of a MAC over a short message.
-    """
-    cache: dict[bytes, tuple[Cipher[modes.CBC], Any]] = getattr(_CIPHER_CACHE, "retail", None)
+def _retail_state(key: bytes) -> _RetailState:
+    """Per-key retail-MAC contexts, built once per key and thread."""
+    cache: dict[bytes, _RetailState] | None = getattr(_CIPHER_CACHE, "retail", None)
     if cache is None:
         cache = _CIPHER_CACHE.retail = {}
-    found = cache.get(key)
+    found = cache.pop(key, None)
     if found is None:
         if len(cache) >= _CIPHER_CACHE_SIZE:
-            cache.clear()
-        found = (
-            Cipher(single_des(key[:8]), modes.CBC(bytes(8))),
-            Cipher(block_cipher(key, KeyAlgorithm.TDES), modes.ECB()).encryptor(),
-        )
-        cache[key] = found
+            del cache[next(iter(cache))]
+        found = _RetailState(key)
+    cache[key] = found  # (re)inserted last: most recently used
     return found
 
 
@@ -173,6 +197,16 @@ def compute_mac(
     padding: MacPadding | None = None,
 ) -> bytes:
     """MAC over ``data``, truncated to its leftmost ``length`` bytes."""
+    if (
+        algorithm is _RETAIL
+        and type(key) is Key
+        and type(data) is bytes
+        and padding is None
+        and length == 8
+        and key.algorithm is _TDES
+    ):
+        # The acquirer protocol's case (host hot path): a Key is validated when it is made.
+        return _full_mac(data, key.material, _RETAIL, _METHOD_1)
     raw_data, raw_key, alg, pad = _inputs(data, key, algorithm, padding)
     size = _check_length(length, alg)
     return _full_mac(raw_data, raw_key, alg, pad)[:size]

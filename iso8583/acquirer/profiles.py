@@ -25,7 +25,7 @@ settlement 0500; batch upload 0320; the MPM test hook 0600. Processing codes: 00
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from iso8583.acquirer.model import Kind, Original, Request, Response, SessionKeys, Totals
@@ -36,6 +36,7 @@ from iso8583.spec import Positional, Spec
 __all__ = ["CupProfile", "Iso87Profile", "Iso93Profile", "Profile", "profile_for"]
 
 KEY_BLOCK_SIZE = 38  # PIN key 16 + KCV 3 + MAC key 16 + KCV 3
+_HALF_YEAR = timedelta(days=182)
 
 _REQUEST_MTI = {
     Kind.SIGNON: "0800",
@@ -77,6 +78,22 @@ _QR_PREFIX = {
 
 def _combine(mmdd: str, hhmmss: str, now: datetime) -> datetime:
     """Rebuild a local date-time from MMDD + hhmmss, choosing the year nearest to ``now``."""
+    try:
+        same_year = datetime(
+            now.year,
+            int(mmdd[:2]),
+            int(mmdd[2:4]),
+            int(hhmmss[:2]),
+            int(hhmmss[2:4]),
+            int(hhmmss[4:6]),
+        )
+    except ValueError:
+        pass
+    else:
+        # The same date in the year before or after is 365 or 366 days from this one, so it
+        # is strictly farther from now than this one is when this one is within half a year.
+        if abs(same_year - now) < _HALF_YEAR:
+            return same_year
     best = None
     for year in (now.year - 1, now.year, now.year + 1):
         try:
@@ -260,8 +277,9 @@ class Profile:
 
     def request_from_message(self, msg: Message, now: datetime) -> Request:
         mti = self._base_mti(msg.mti)
-        kind = _kind_from(mti, str(msg.get(3, "")), msg, network_code=self._network_code(msg))
         f = msg.fields
+        network_code = self._network_code(msg)
+        kind = _kind_from(mti, str(f.get(3, "")), msg, network_code=network_code)
         qr = None
         raw59 = f.get(59)
         if isinstance(raw59, str) and ":" in raw59:
@@ -281,12 +299,12 @@ class Profile:
             track2=f.get(35),
             entry_mode=self._entry(msg),
             pin_block=f.get(52),
-            icc=f.get(55) if isinstance(f.get(55), dict) else None,
+            icc=icc if isinstance(icc := f.get(55), dict) else None,
             batch=self._batch(msg),
             original=self._original(msg, now),
             qr=qr,
             totals=totals,
-            after_upload=kind is Kind.SETTLEMENT and self._network_code(msg) == "202",
+            after_upload=kind is Kind.SETTLEMENT and network_code == "202",
             repeat=mti.endswith("1"),
         )
 
@@ -338,6 +356,10 @@ class Profile:
         )
 
 
+_QR_KINDS = {"MPM:": Kind.QR_ORDER, "CPM:": Kind.QR_PAY}
+_AUTH_KINDS = {"03": Kind.PREAUTH, "31": Kind.BALANCE, "33": Kind.QR_QUERY}
+
+
 def _original_pc(msg: Message) -> str:
     """Processing code of the original: a void's own code (02) says nothing about it."""
     pc = str(msg.get(3, ""))
@@ -347,8 +369,12 @@ def _original_pc(msg: Message) -> str:
 def _kind_from(mti: str, pc: str, msg: Message, *, network_code: str = "") -> Kind:
     """Classify a request by its MTI, processing code and markers."""
     cls = mti[:3]
-    qr = msg.get(59)
-    qr_tag = qr.split(":", 1)[0] + ":" if isinstance(qr, str) and ":" in qr else ""
+    if cls == "020":
+        if pc.startswith("02"):
+            return Kind.VOID
+        qr = msg.get(59)
+        qr_tag = qr.split(":", 1)[0] + ":" if isinstance(qr, str) and ":" in qr else ""
+        return _QR_KINDS.get(qr_tag, Kind.SALE)
     if cls == "080":
         return Kind.ECHO if network_code == "301" else Kind.SIGNON
     if cls == "050":
@@ -359,16 +385,10 @@ def _kind_from(mti: str, pc: str, msg: Message, *, network_code: str = "") -> Ki
         return Kind.REVERSAL
     if cls == "060":
         return Kind.QR_SIMULATE
-    if cls == "020":
-        if pc.startswith("02"):
-            return Kind.VOID
-        return {"MPM:": Kind.QR_ORDER, "CPM:": Kind.QR_PAY}.get(qr_tag, Kind.SALE)
     if cls == "022":
         return Kind.REFUND if pc.startswith("20") else Kind.COMPLETION
     if cls == "010":
-        return {"03": Kind.PREAUTH, "31": Kind.BALANCE, "33": Kind.QR_QUERY}.get(
-            pc[:2], Kind.PREAUTH
-        )
+        return _AUTH_KINDS.get(pc[:2], Kind.PREAUTH)
     raise DecodeError(f"message type {mti} is not part of the acquirer protocol", field="t")
 
 

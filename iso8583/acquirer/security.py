@@ -55,12 +55,29 @@ class WorkingKeys:
 
 
 def mac_field_for(message: Message) -> int:
-    return 128 if max(message.fields.keys() - {64, 128}, default=0) > 64 else 64
+    fields = message.fields
+    top = max(fields, default=0)
+    if top <= 64:
+        return 64
+    if top != 128:
+        return 128
+    return 128 if max(fields.keys() - {64, 128}, default=0) > 64 else 64
+
+
+_WIDTHS: dict[tuple[object, int], int] = {}
 
 
 def _mac_field_width(spec: Spec, field: int) -> int:
     """Bytes the 8-byte MAC occupies on the wire in this dialect (8, or 16 as hex)."""
-    return len(spec.codec.encode_field(field, _ZERO_MAC))
+    codec = spec.codec
+    key = (codec, field)
+    width = _WIDTHS.get(key)
+    if width is None:
+        width = len(codec.encode_field(field, _ZERO_MAC))
+        if len(_WIDTHS) >= 64:
+            _WIDTHS.clear()
+        _WIDTHS[key] = width
+    return width
 
 
 def _with_zero_mac(message: Message) -> tuple[int, Message]:
@@ -72,11 +89,18 @@ def _with_zero_mac(message: Message) -> tuple[int, Message]:
 
 def pack_with_mac(message: Message, spec: Spec, mac_key: Key) -> bytes:
     """Pack once, MAC the bytes before the MAC field, and splice the MAC in."""
-    field, probe = _with_zero_mac(message)
-    packed = spec.codec.pack(probe)
-    width = _mac_field_width(spec, field)
-    mac = compute_mac(packed[:-width], mac_key, MAC_ALGORITHM)
-    return packed[:-width] + spec.codec.encode_field(field, mac)
+    fields = message.fields
+    if 64 in fields or 128 in fields:
+        field, probe = _with_zero_mac(message)
+    else:  # the usual reply: no MAC field yet, a plain copy plus the zero MAC will do
+        field = mac_field_for(message)
+        probe_fields = dict(fields)
+        probe_fields[field] = _ZERO_MAC
+        probe = Message(message.mti, probe_fields)
+    codec = spec.codec
+    packed = codec.pack(probe)
+    head = packed[: -_mac_field_width(spec, field)]
+    return head + codec.encode_field(field, compute_mac(head, mac_key, MAC_ALGORITHM))
 
 
 def apply_mac(message: Message, spec: Spec, mac_key: Key) -> Message:

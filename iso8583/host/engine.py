@@ -32,6 +32,7 @@ from iso8583.errors import CryptoError, DecodeError, Iso8583Error
 from iso8583.host.ledger import DEBIT_KINDS, Answer, Entry, Ledger, OrderState, QrOrder
 from iso8583.host.rules import (
     CENTS_KINDS,
+    CardData,
     Decision,
     Rules,
     Timing,
@@ -74,7 +75,7 @@ class HandleResult:
     summary: str = ""  # one masked log line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # private and never changed after it is made: no frozen-init cost
 class _Outcome:
     code: str
     timing: Timing = Timing.NOW
@@ -114,6 +115,7 @@ class HostEngine:
         self.ledger = ledger if ledger is not None else Ledger()
         self._tmk = tmk
         self._keys: dict[str, WorkingKeys] = {}
+        self._card_memo: tuple[Request, CardData | None] | None = None
         self._handlers: dict[Kind, _Handler] = {
             Kind.SALE: self._authorise,
             Kind.PREAUTH: self._authorise,
@@ -144,16 +146,33 @@ class HostEngine:
         self._keys = dict(keys)
 
     # --- entry point ---------------------------------------------------------------------------
-    def handle(self, payload: bytes, *, now: datetime | None = None) -> HandleResult:
-        """Answer one unframed message; never raises (an internal fault closes the link)."""
+    def handle(
+        self, payload: bytes, *, now: datetime | None = None, summarize: bool = True
+    ) -> HandleResult:
+        """Answer one unframed message; never raises (an internal fault closes the link).
+
+        ``summarize=False`` skips building the log line of a decided message (``summary`` is
+        then empty): the server passes it when its logger would drop the line anyway.
+        """
         when = _naive(now if now is not None else datetime.now())
         try:
-            return self._handle(bytes(payload), when)
+            return self._handle(bytes(payload), when, summarize)
         except Exception as exc:  # last line of defence: the host must keep serving
             reason = scrub_pans(f"{type(exc).__name__}: {exc}")
             return HandleResult(None, close=True, summary=f"internal error ({reason}) -> close")
+        finally:
+            self._card_memo = None  # card data lives no longer than its request
 
-    def _handle(self, payload: bytes, now: datetime) -> HandleResult:
+    def _card(self, req: Request) -> CardData | None:
+        """``card_data(req)``, worked out once per request (card checks, ledger, log line)."""
+        memo = self._card_memo
+        if memo is not None and memo[0] is req:
+            return memo[1]
+        card = card_data(req)
+        self._card_memo = (req, card)
+        return card
+
+    def _handle(self, payload: bytes, now: datetime, summarize: bool = True) -> HandleResult:
         try:
             msg = self.spec.codec.unpack(payload)
         except DecodeError as exc:
@@ -178,7 +197,7 @@ class HostEngine:
             reply = pack_with_mac(out, self.spec, mac_key)
         else:
             reply = self.spec.codec.pack(out)
-        summary = self._summary(msg, req, out.mti, outcome)
+        summary = self._summary(msg, req, out.mti, outcome) if summarize else ""
         if outcome.timing is Timing.SILENT:
             return HandleResult(None, summary=summary)
         delay = self.rules.late_delay if outcome.timing is Timing.LATE else 0.0
@@ -251,7 +270,7 @@ class HostEngine:
 
     def _card_and_pin(self, req: Request, now: datetime, keys: WorkingKeys | None) -> str | None:
         """Card validity, then the PIN: a response code, or None when both pass."""
-        card = card_data(req)
+        card = self._card(req)
         if card is None:
             return "30" if req.kind in _CARD_KINDS else None
         code = card_decision(card, now, self.rules)
@@ -287,10 +306,9 @@ class HostEngine:
             return amount_decision(req.amount, self.rules)
         return _APPROVE
 
-    @staticmethod
-    def _record(req: Request, now: datetime) -> dict[str, Any]:
+    def _record(self, req: Request, now: datetime) -> dict[str, Any]:
         """Ledger fields of an approval; the PAN goes in only to be masked."""
-        card = card_data(req)
+        card = self._card(req)
         return {
             "tid": req.terminal_id,
             "stan": req.stan,
@@ -522,7 +540,7 @@ class HostEngine:
         parts = [msg.mti, req.kind.value, f"tid={req.terminal_id}", f"stan={req.stan}"]
         if req.amount is not None:
             parts.append(f"amount={req.amount}")
-        card = card_data(req)
+        card = self._card(req)
         if card is not None and card.pan:
             parts.append(f"pan={mask_pan(card.pan)}")
         if req.pin_block is not None:

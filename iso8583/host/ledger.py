@@ -13,7 +13,7 @@ own thread, so every method takes one lock and hands out frozen snapshots;
 
 from __future__ import annotations
 
-import secrets
+import os
 import string
 import threading
 from dataclasses import dataclass, replace
@@ -39,6 +39,35 @@ __all__ = [
 DEBIT_KINDS = frozenset({Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER})
 
 _AUTH_ALPHABET = string.ascii_uppercase + string.digits
+_ENTROPY_CHUNK = 4096  # bytes of os.urandom drawn at once for auth codes
+
+
+class _Entropy(threading.local):
+    """Per-thread buffer of ``os.urandom`` bytes: one system call per 1024 auth codes."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.buf = b""
+        self.pos = 0
+
+    def randbits31(self) -> int:
+        """``secrets.randbits(31)``: the top 31 bits of 4 random bytes, big-endian."""
+        pos = self.pos
+        if pos + 4 > len(self.buf):
+            self.buf = os.urandom(_ENTROPY_CHUNK)
+            pos = 0
+        self.pos = pos + 4
+        return int.from_bytes(self.buf[pos : pos + 4], "big") >> 1
+
+
+_ENTROPY = _Entropy()
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat the parent's codes
+    os.register_at_fork(after_in_child=_ENTROPY.reset)
+
+# RRN prefix of the current hour: (year, month, day, hour) -> year digit, day of year, hour.
+_rrn_prefix: tuple[tuple[int, int, int, int], str] = ((0, 0, 0, 0), "")
 
 
 class Status(StrEnum):
@@ -132,7 +161,12 @@ class Ledger:
     # --- identifiers ---------------------------------------------------------------------------
     def _new_rrn(self, now: datetime) -> str:
         """12 digits: year digit, day of year, hour, then a sequence; unique per host."""
-        prefix = f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}"
+        global _rrn_prefix
+        hour = (now.year, now.month, now.day, now.hour)
+        cached_hour, prefix = _rrn_prefix
+        if hour != cached_hour:
+            prefix = f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}"
+            _rrn_prefix = (hour, prefix)
         while True:
             self._rrn_seq = (self._rrn_seq + 1) % 1_000_000
             rrn = f"{prefix}{self._rrn_seq:06d}"
@@ -141,11 +175,12 @@ class Ledger:
 
     @staticmethod
     def _new_auth_code() -> str:
-        n = secrets.randbits(31)  # one draw for six characters of a 36-letter alphabet
+        n = _ENTROPY.randbits31()  # one draw for six characters of a 36-letter alphabet
+        alphabet = _AUTH_ALPHABET
         out = []
         for _ in range(6):
-            n, i = divmod(n, len(_AUTH_ALPHABET))
-            out.append(_AUTH_ALPHABET[i])
+            n, i = divmod(n, 36)
+            out.append(alphabet[i])
         return "".join(out)
 
     # --- entries -------------------------------------------------------------------------------

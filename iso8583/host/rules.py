@@ -151,11 +151,14 @@ def _action(value: str) -> Decision:
     return Decision(value)
 
 
+_CENTS_KEYS = tuple(f"{cents:02d}" for cents in range(100))
+
+
 def amount_decision(amount: int | None, rules: Rules) -> Decision:
     """The cents rule: the last two digits of the amount pick the answer; others approve."""
     if amount is None or rules.approve_all:
         return _APPROVE
-    value = rules.cents.get(f"{amount % 100:02d}")
+    value = rules.cents.get(_CENTS_KEYS[amount % 100])
     return _action(value) if value is not None else _APPROVE
 
 
@@ -219,7 +222,7 @@ def _expired(expiry: str | None, now: datetime) -> bool:
         return False
     if len(expiry) != 4 or not expiry.isdigit() or not 1 <= int(expiry[2:]) <= 12:
         return True
-    return int(expiry) < int(now.strftime("%y%m"))
+    return int(expiry) < (now.year % 100) * 100 + now.month  # YYMM of now, as a number
 
 
 def card_decision(card: CardData, now: datetime, rules: Rules) -> str | None:

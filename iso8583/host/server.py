@@ -1,14 +1,24 @@
 """The host simulator on TCP: asyncio server, one stream framer per connection.
 
-Each connection reads frames with its own :class:`~iso8583.framing.StreamFramer`, hands every
-message to the shared :class:`~iso8583.host.engine.HostEngine` as soon as it is complete (so
-ledger effects happen in arrival order) and queues the framed reply for a writer task that
-sends replies strictly in request order, holding back "late" ones until they are due. So a
-terminal may pipeline requests, and a late or silent answer never stalls other terminals.
+Each connection is an :class:`asyncio.Protocol` with its own
+:class:`~iso8583.framing.StreamFramer`: every message goes to the shared
+:class:`~iso8583.host.engine.HostEngine` as soon as it is complete (so ledger effects happen in
+arrival order) and its framed reply leaves strictly in request order. A reply that is due at
+once while nothing is held back goes out in the same turn of the event loop; a "late" one
+waits on a timer and holds back the replies after it on that connection only. So a terminal
+may pipeline requests, and a late or silent answer never stalls other terminals.
+
+Replies are written once per loop turn, after every connection that had data in that turn was
+served (as Redis does before it sleeps): one ``send`` per connection and turn, whatever number of
+replies it carries, and a peer busy reading a burst of replies is not woken once per reply.
+
+Backpressure: a connection stops being read while its peer does not read its replies (more
+than ``_HIGH_WATER`` bytes unsent) or while ``_MAX_PENDING`` replies wait behind a late one;
+frames already received wait, undecided, until it can go on.
 
 A bad frame (the stream cannot be resynchronised) or an undecodable message closes that
-connection only; nothing a client sends can stop the server. One masked line per message
-goes to the ``posemu.host`` logger.
+connection only, once the replies already decided have been sent; nothing a client sends can
+stop the server. One masked line per message goes to the ``posemu.host`` logger.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,10 +41,9 @@ from iso8583.masking import scrub_pans
 
 __all__ = ["HostServer"]
 
-_READ_SIZE = 65536
 _KEY_FIELDS = frozenset({62, 96})  # where the profiles put sign-on key blocks
-_HIGH_WATER = 256 * 1024  # bytes of unsent replies before the read loop waits for the peer
-_MAX_PENDING = 256  # replies queued per connection before its reading pauses
+_HIGH_WATER = 256 * 1024  # bytes of unsent replies before the connection stops being read
+_MAX_PENDING = 256  # replies held back per connection before its reading pauses
 _LOG = logging.getLogger("posemu.host")
 
 
@@ -43,104 +53,174 @@ class _Outgoing:
     due: float  # loop time
 
 
-class _Connection:
-    """One terminal link: a reader that decides, a writer that answers in order."""
+class _Connection(asyncio.Protocol):
+    """One terminal link: decides frames as they arrive, answers in request order."""
 
-    def __init__(
-        self, server: HostServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, server: HostServer, loop: asyncio.AbstractEventLoop) -> None:
         self.server = server
-        self.reader = reader
-        self.writer = writer
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.framer = StreamFramer(server.engine.spec.frame_format)
-        # Bounded: a peer that sends without reading its replies stops being read.
-        self.queue: asyncio.Queue[_Outgoing | None] = asyncio.Queue(_MAX_PENDING)
-        self.writing = False
+        self.engine = server.engine
+        self.format = server.engine.spec.frame_format
+        self.loop = loop
+        self.framer = StreamFramer(self.format)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.inbox: deque[Frame] = deque()  # received, not decided yet (held back)
+        self.outbox: deque[_Outgoing] = deque()  # decided, waiting behind a late reply
+        self.timer: asyncio.TimerHandle | None = None
+        self.unsent: list[bytes] = []  # replies due now, written at the end of this loop turn
+        self.eof = False  # nothing more will be read: close once inbox and outbox are empty
+        self.lost = False
+        self.read_paused = False
+        self.write_paused = False
+        self.closed: asyncio.Future[None] = loop.create_future()
 
-    async def run(self) -> None:
-        sock = self.writer.get_extra_info("socket")
+    # --- transport callbacks -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        if self.server.closing.is_set():
+            self.eof = True
+            transport.close()
+            return
+        sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport.set_write_buffer_limits(high=_HIGH_WATER)
+        self.server._connections[self] = None
         _LOG.debug("%s connected", self.peer)
-        writer_task = asyncio.create_task(self._write_loop())
+
+    def data_received(self, data: bytes) -> None:
+        if self.eof:
+            return
         try:
-            await self._read_loop()
-        except (ConnectionError, OSError) as exc:
-            _LOG.debug("%s read failed: %s", self.peer, type(exc).__name__)
+            frames = self.framer.feed(data)
+        except FramingError as exc:
+            _LOG.warning("%s framing error (%s); closing", self.peer, _reason(exc))
+            self._finish(drop_inbox=True)
+            return
+        if not frames:
+            return
+        if self.inbox:
+            self.inbox.extend(frames)
+            self._pump()
+        else:
+            self._decide_all(frames)
+
+    def eof_received(self) -> bool:
+        """The peer sent everything: answer it, then close (keep the transport open to write)."""
+        self._finish(drop_inbox=False)
+        return True
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._pump()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            _LOG.debug("%s connection lost: %s", self.peer, type(exc).__name__)
+        self.lost = self.eof = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.inbox.clear()
+        self.outbox.clear()
+        self.unsent.clear()
+        self.server._connections.pop(self, None)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        _LOG.debug("%s closed", self.peer)
+
+    # --- shutdown --------------------------------------------------------------------------------
+    def stop_reading(self) -> None:
+        """Shutdown: answer what was already received, drop late replies not yet due, close."""
+        if self.lost:
+            return
+        self._finish(drop_inbox=False)
+        if self.timer is not None:  # the server is closing: a late reply ahead goes now
+            self.timer.cancel()
+            self._release_due()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    # --- deciding --------------------------------------------------------------------------------
+    def _held(self) -> bool:
+        return self.write_paused or len(self.outbox) >= _MAX_PENDING
+
+    def _decide_all(self, frames: Iterable[Frame]) -> None:
+        """Decide frames in order until one closes the link or backpressure holds the rest."""
+        it = iter(frames)
+        try:
+            for frame in it:
+                if self._held():
+                    self.inbox.append(frame)
+                    self.inbox.extend(it)
+                    self._pause_reading()
+                    return
+                if not self._decide(frame):
+                    self._finish(drop_inbox=True)
+                    return
         except Exception as exc:  # never let one connection take the server down
             _LOG.error("%s handler error %s; closing", self.peer, _reason(exc))
-        finally:
-            try:
-                self.queue.put_nowait(None)
-            except asyncio.QueueFull:  # the peer is not reading: its replies are lost anyway
-                writer_task.cancel()
-            try:
-                await writer_task
-            except asyncio.CancelledError:
-                writer_task.cancel()
-                self.writer.transport.abort()
-                raise
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
-            _LOG.debug("%s closed", self.peer)
+            self._finish(drop_inbox=True)
 
-    def stop_reading(self) -> None:
-        """Shutdown: answer what was already received, then end the read loop."""
-        with contextlib.suppress(Exception):
-            self.writer.transport.pause_reading()
-        self.reader.feed_eof()
-
-    async def _read_loop(self) -> None:
-        while True:
-            data = await self.reader.read(_READ_SIZE)
-            if not data:
+    def _pump(self) -> None:
+        """Go on with held-back frames when nothing holds them anymore; then read again."""
+        if self.lost:
+            return
+        inbox = self.inbox
+        while inbox and not self._held():
+            frame = inbox.popleft()
+            try:
+                keep_open = self._decide(frame)
+            except Exception as exc:
+                _LOG.error("%s handler error %s; closing", self.peer, _reason(exc))
+                keep_open = False
+            if not keep_open:
+                self._finish(drop_inbox=True)
                 return
-            try:
-                frames = self.framer.feed(data)
-            except FramingError as exc:
-                _LOG.warning("%s framing error (%s); closing", self.peer, _reason(exc))
-                return
-            loop = asyncio.get_running_loop()
-            for frame in frames:
-                item, keep_open = self._dispatch(frame)
-                if item is not None:
-                    if self.queue.empty() and not self.writing and item.due <= loop.time():
-                        # Nothing queued ahead of it: answer now, without a writer-task hop.
-                        self.writer.write(item.data)
-                    else:
-                        await self.queue.put(item)
-                if not keep_open:
-                    return
-            if self.writer.transport.get_write_buffer_size() > _HIGH_WATER:
-                await self.writer.drain()
+        if inbox or self._held():
+            self._pause_reading()
+        elif self.eof:
+            self._close_if_done()
+        elif self.read_paused:
+            self.read_paused = False
+            assert self.transport is not None
+            self.transport.resume_reading()
 
-    def _dispatch(self, frame: Frame) -> tuple[_Outgoing | None, bool]:
-        """Decide one frame: the framed reply to queue, and whether the link stays open."""
-        started = time.perf_counter()
-        result = self.server.engine.handle(frame.payload, now=self.server.clock())
-        elapsed = (time.perf_counter() - started) * 1000
-        _LOG.info("%s %s [%.1f ms]", self.peer, result.summary, elapsed)
-        if _LOG.isEnabledFor(logging.DEBUG):
-            self._debug_dump(frame.payload, result.reply)
+    def _decide(self, frame: Frame) -> bool:
+        """Decide one frame and send or schedule its reply; False: close the link."""
+        info = _LOG.isEnabledFor(logging.INFO)
+        if info:
+            started = time.perf_counter()
+            result = self.engine.handle(frame.payload, now=self.server.clock())
+            elapsed = (time.perf_counter() - started) * 1000
+            _LOG.info("%s %s [%.1f ms]", self.peer, result.summary, elapsed)
+            if _LOG.isEnabledFor(logging.DEBUG):
+                self._debug_dump(frame.payload, result.reply)
+        else:  # the log line would be dropped: do not even build it
+            result = self.engine.handle(frame.payload, now=self.server.clock(), summarize=False)
         if result.reply is not None:
-            fmt = self.server.engine.spec.frame_format
             tpdu = frame.tpdu.response() if frame.tpdu is not None else None
             try:
-                data = fmt.wrap(result.reply, tpdu=tpdu, header=frame.header)
+                data = self.format.wrap(result.reply, tpdu=tpdu, header=frame.header)
             except Iso8583Error as exc:
                 _LOG.error("%s cannot frame reply (%s); closing", self.peer, _reason(exc))
-                return None, False
-            due = asyncio.get_running_loop().time() + result.delay
-            return _Outgoing(data, due), not result.close
-        return None, not result.close
+                return False
+            self._send(data, result.delay)
+        return not result.close
 
     def _debug_dump(self, request: bytes, reply: bytes | None) -> None:
         """Both messages field by field, masked by ``describe`` (debug level only)."""
-        spec = self.server.engine.spec
+        spec = self.engine.spec
         for label, data in (("request", request), ("reply", reply)):
             if data is None:
                 continue
@@ -154,29 +234,92 @@ class _Connection:
                 text = f"(undecodable: {_reason(exc)})"
             _LOG.debug("%s %s\n%s", self.peer, label, text)
 
-    async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        closing = self.server.closing
-        while True:
-            self.writing = False
-            item = await self.queue.get()
-            if item is None:
+    # --- answering -------------------------------------------------------------------------------
+    def _send(self, data: bytes, delay: float) -> None:
+        """Write now when nothing is held back and the reply is due, else queue it in order."""
+        outbox = self.outbox
+        if delay <= 0 and not outbox:
+            self._write(data)
+            return
+        if delay > 0 and self.server.closing.is_set():
+            _LOG.info("%s shutdown: dropping a late reply not yet due", self.peer)
+            return
+        outbox.append(_Outgoing(data, self.loop.time() + delay))
+        if len(outbox) == 1:
+            self._arm()
+
+    def _arm(self) -> None:
+        self.timer = self.loop.call_at(self.outbox[0].due, self._release_due)
+
+    def _release_due(self) -> None:
+        """Send every reply that is due, in order, up to the first one that is not."""
+        self.timer = None
+        if self.lost:
+            return
+        outbox = self.outbox
+        closing = self.server.closing.is_set()
+        now = self.loop.time()
+        while outbox:
+            item = outbox[0]
+            if item.due > now:
+                if not closing:
+                    self._arm()
+                    break
+                outbox.popleft()
+                _LOG.info("%s shutdown: dropping a late reply not yet due", self.peer)
+                continue
+            outbox.popleft()
+            self._write(item.data)
+        if self.inbox or self.read_paused:
+            self._pump()
+        elif self.eof:
+            self._close_if_done()
+
+    def _write(self, data: bytes) -> None:
+        """Queue a reply for the end of this loop turn (see the module docstring)."""
+        if self.lost:
+            return
+        if not self.unsent:
+            self.server._flush_soon(self)
+        self.unsent.append(data)
+
+    def push(self) -> None:
+        """Write the replies queued in this loop turn, in order, in one go."""
+        unsent = self.unsent
+        if not unsent:
+            return
+        self.unsent = []
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(unsent[0] if len(unsent) == 1 else b"".join(unsent))
+        if self.eof:
+            self._close_if_done()
+
+    # --- reading and closing ---------------------------------------------------------------------
+    def _pause_reading(self) -> None:
+        if not self.read_paused and not self.lost:
+            self.read_paused = True
+            assert self.transport is not None
+            with contextlib.suppress(Exception):
+                self.transport.pause_reading()
+
+    def _finish(self, *, drop_inbox: bool) -> None:
+        """Read nothing more; close once the frames received (unless dropped) are answered."""
+        self.eof = True
+        if drop_inbox:
+            self.inbox.clear()
+        self._pause_reading()
+        if self.inbox:
+            self._pump()
+        else:
+            self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self.eof and not self.inbox and not self.outbox and self.transport is not None:
+            if self.unsent:  # push() closes once they are written
                 return
-            self.writing = True  # the read loop must not overtake this reply
-            wait = item.due - loop.time()
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closing.wait(), wait)
-                if closing.is_set() and item.due > loop.time():
-                    _LOG.info("%s shutdown: dropping a late reply not yet due", self.peer)
-                    continue
-            try:
-                self.writer.write(item.data)
-                await self.writer.drain()
-            except (ConnectionError, OSError) as exc:
-                _LOG.debug("%s write failed: %s", self.peer, type(exc).__name__)
-                self.stop_reading()
-                return
+            self.transport.close()
 
 
 def _reason(exc: BaseException) -> str:
@@ -198,8 +341,10 @@ class HostServer:
         self.shutdown_grace = shutdown_grace
         self.closing = asyncio.Event()
         self._server: asyncio.Server | None = None
-        self._connections: dict[asyncio.Task[None], _Connection] = {}
+        self._connections: dict[_Connection, None] = {}
         self._address: tuple[str, int] | None = None
+        self._unsent: list[_Connection] = []  # connections with replies to write this turn
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -213,27 +358,27 @@ class HostServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Bind and listen; returns the real address (port 0 picks a free port)."""
-        self._server = await asyncio.start_server(self._on_connect, host, port)
+        loop = self._loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self, loop), host, port)
         sockname = self._server.sockets[0].getsockname()
         self._address = (str(sockname[0]), int(sockname[1]))
         return self._address
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.closing.is_set():
-            writer.close()
-            return
-        conn = _Connection(self, reader, writer)
-        task = asyncio.current_task()
-        if task is None:  # pragma: no cover - asyncio always runs callbacks in a task
-            raise RuntimeError("connection handler outside a task")
-        self._connections[task] = conn
-        try:
-            # stop() cancels connections that outlive the grace period; asyncio's stream
-            # callback would log a cancelled handler as an error, so end it quietly.
-            with contextlib.suppress(asyncio.CancelledError):
-                await conn.run()
-        finally:
-            self._connections.pop(task, None)
+    def _flush_soon(self, conn: _Connection) -> None:
+        """Have ``conn``'s replies written once the callbacks of this loop turn have run."""
+        if not self._unsent:
+            assert self._loop is not None
+            self._loop.call_soon(self._write_pending)
+        self._unsent.append(conn)
+
+    def _write_pending(self) -> None:
+        conns, self._unsent = self._unsent, []
+        for conn in conns:
+            try:
+                conn.push()
+            except Exception as exc:  # one broken link must not keep the others unanswered
+                _LOG.error("%s write error %s; closing", conn.peer, _reason(exc))
+                conn.abort()
 
     async def stop(self) -> None:
         """Stop accepting, answer requests already received, close every connection."""
@@ -241,16 +386,14 @@ class HostServer:
             return
         self._server.close()
         self.closing.set()
-        for conn in list(self._connections.values()):
+        conns = list(self._connections)
+        for conn in conns:
             conn.stop_reading()
-        tasks = list(self._connections)
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=self.shutdown_grace)
-            for task in pending:  # e.g. a peer that stopped reading: drop it hard
-                conn = self._connections.get(task)
-                if conn is not None:
-                    conn.writer.transport.abort()
-                task.cancel()
+        waiting = {conn.closed: conn for conn in conns if not conn.closed.done()}
+        if waiting:
+            _done, pending = await asyncio.wait(waiting, timeout=self.shutdown_grace)
+            for fut in pending:  # e.g. a peer that stopped reading: drop it hard
+                waiting[fut].abort()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
         await self._server.wait_closed()

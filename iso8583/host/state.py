@@ -30,8 +30,14 @@ def save_state(engine: HostEngine, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / STATE_FILE
     tmp = path.with_suffix(".tmp")
-    blob = pickle.dumps({"format": _FORMAT, "spec": engine.spec.name,
-                         "ledger": engine.ledger, "keys": engine.keys_snapshot()})
+    blob = pickle.dumps(
+        {
+            "format": _FORMAT,
+            "spec": engine.spec.name,
+            "ledger": engine.ledger,
+            "keys": engine.keys_snapshot(),
+        }
+    )
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, blob)
@@ -58,8 +64,15 @@ def load_state(engine: HostEngine, directory: Path) -> bool:
         if state.get("spec") != engine.spec.name:
             raise HostError(f"{path}: state of dialect {state.get('spec')}")
         engine.restore(state["ledger"], state["keys"])
-    except (HostError, pickle.UnpicklingError, EOFError, AttributeError, KeyError,
-            TypeError, ValueError):
+    except (
+        HostError,
+        pickle.UnpicklingError,
+        EOFError,
+        AttributeError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ):
         with contextlib.suppress(OSError):
             path.replace(path.with_suffix(".bad"))
         return False

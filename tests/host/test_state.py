@@ -12,8 +12,10 @@ from tests.host.client import HostClient
 
 def test_a_void_after_restart_finds_the_sale_of_the_previous_run(tmp_path: Path) -> None:
     state = tmp_path / "host"
-    with EmbeddedHost("iso87ascii", state_dir=state) as first, \
-            HostClient(first.address, first.spec) as client:
+    with (
+        EmbeddedHost("iso87ascii", state_dir=state) as first,
+        HostClient(first.address, first.spec) as client,
+    ):
         client.signon()
         sale_req, sale = client.sale(2500)
         original = client.original_of(sale_req, sale)
@@ -42,8 +44,10 @@ def test_a_damaged_state_file_is_set_aside_and_the_host_starts_fresh(tmp_path: P
 
 def test_state_of_another_dialect_is_not_adopted(tmp_path: Path) -> None:
     state = tmp_path / "host"
-    with EmbeddedHost("iso87ascii", state_dir=state) as first, \
-            HostClient(first.address, first.spec) as client:
+    with (
+        EmbeddedHost("iso87ascii", state_dir=state) as first,
+        HostClient(first.address, first.spec) as client,
+    ):
         client.signon()
         _, sale = client.sale(1000)
     with EmbeddedHost("iso87binary", state_dir=state) as other:
