@@ -9,15 +9,17 @@ services (dependency injection) and builds no adapter itself.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
+from textual.timer import Timer
 
 from terminal.engine.cardinput import CardInput
 from terminal.engine.errors import InputError
@@ -48,10 +50,14 @@ from terminal.tui.screens import (
     QrMpmScreen,
     ResultScreen,
 )
+from terminal.tui.screens.base import PosScreen
 from terminal.tui.services import PosServices
 from terminal.tui.widgets import StatusInfo
 
 __all__ = ["PALETTE_COMMANDS", "THEMES", "PosApp", "PosCommands"]
+
+_S = TypeVar("_S", bound=Screen[Any])
+_GC_HOLD_MAX = 1.0  # seconds
 
 #: ``--theme`` names to Textual themes.
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
@@ -75,6 +81,23 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Home", "Back to amount entry", "go_home", None),
     ("Toggle light/dark theme", "Switch the colour theme", "action_toggle_theme", None),
 )
+
+
+def _forget_dead_widgets() -> None:
+    """Let go of what Textual keeps of widgets that are gone.
+
+    Textual 8 memoises ``StylesCache.get_inner_outer`` with ``functools.lru_cache`` on the
+    method, so the cache's keys keep the styles caches (every line drawn) of the last 1024
+    widgets alive long after they were removed. The POS removes a card screen per sale:
+    after some 60 sales that was most of the heap, ~200k objects for every full garbage
+    collection to walk. The memo itself is two colours per widget, cheap to rebuild.
+    """
+    try:
+        from textual._styles_cache import StylesCache
+
+        StylesCache.get_inner_outer.cache_clear()
+    except (ImportError, AttributeError):  # another Textual: nothing to work around
+        pass
 
 
 class PosCommands(Provider):
@@ -119,6 +142,11 @@ class PosApp(App[None]):
         self.theme = THEMES.get(theme, theme)
         self.outcomes: list[Outcome] = []  # every result shown, newest last (tests read it)
         self.progress: list[str] = []  # progress lines of the latest operation
+        self._asked: dict[Screen[Any], Callable[[Any], None]] = {}
+        self._answering: Screen[Any] | None = None  # an input screen whose answer runs
+        self._handing_over: Screen[Any] | None = None  # ...and the processing screen replaces
+        self._retired: list[Screen[Any]] = []  # input screens to take down after the result
+        self._gc_held: Timer | None = None  # while the collector is held (see _hold_gc)
 
     # --- lifecycle ------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[Any]:
@@ -131,6 +159,11 @@ class PosApp(App[None]):
         return screen
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._drop_kept)
+        # Once up, what start-up built (tens of thousands of objects: modules, styles, the
+        # home screen) goes to the collector's permanent generation, which full collections
+        # no longer walk each time; given back in on_unmount.
+        self.call_after_refresh(gc.freeze)
         self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)
 
     async def _boot(self) -> None:
@@ -143,6 +176,8 @@ class PosApp(App[None]):
             await self.controller.background_signon()
 
     async def on_unmount(self) -> None:
+        self._release_gc()
+        gc.unfreeze()  # see on_mount
         self.controller.close()
         with contextlib.suppress(Exception):
             await self.services.backend.stop()
@@ -202,13 +237,85 @@ class PosApp(App[None]):
             case Operation.BALANCE:
                 self._collect_card(TxnDraft(op))
             case Operation.QR_MPM:
-                self.controller.run(TxnDraft(op, amount))
+                self._run(TxnDraft(op, amount))
             case Operation.QR_CPM:
-                self.push_screen(QrCpmScreen(amount), partial(self._code_entered, amount))
+                self._ask(QrCpmScreen(amount), partial(self._code_entered, amount))
             case Operation.VOID | Operation.REFUND | Operation.COMPLETION | Operation.PREAUTH:
-                self.push_screen(OperationForm(op, amount), partial(self._form_done, op))
+                self._ask(OperationForm(op, amount), partial(self._form_done, op))
             case _:
-                self.controller.run(TxnDraft(op))
+                self._run(TxnDraft(op))
+
+    # --- input screens: each answer leads to the next screen of the operation -------------
+    def _ask(self, screen: Screen[Any], then: Callable[[Any], None]) -> None:
+        """Show an input screen (form, card, PIN, wallet code); ``then`` gets its answer.
+
+        Asked while another input screen's answer is being handled, the new screen takes
+        that one's place (card -> PIN) rather than stacking on top of it.
+        """
+        self._asked[screen] = then
+        if self._answering is not None and self.screen is self._answering:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def answered(self, screen: Screen[Any], value: Any) -> None:
+        """An input screen's answer (None: backed out of); see ``PosScreen.answer``.
+
+        What the answer opens next replaces the input screen directly: the screen underneath
+        (home, menu) is not brought back and redrawn in between, which cost a full frame and
+        its footer in the middle of every sale. When nothing replaces it, it just closes.
+        """
+        then = self._asked.pop(screen, None)
+        if then is None:  # not asked through _ask: a plain screen
+            screen.dismiss(value)
+            return
+        self._answering = screen
+        try:
+            then(value)
+        finally:
+            self._answering = None
+        if self.screen is screen and self._handing_over is not screen:
+            self.pop_screen()
+
+    def _run(self, draft: TxnDraft) -> None:
+        """Start ``draft``; from an input screen, the processing screen will replace it."""
+        if not self.controller.run(draft):
+            return
+        self._hold_gc()
+        if self._answering is not None:
+            self._handing_over = self._answering
+
+    # --- no garbage collection between the cashier's key and the result -----------------
+    def _hold_gc(self) -> None:
+        """Keep Python's cyclic garbage collector from running until the result is drawn.
+
+        A full collection walks every object of the process: with Textual's caches, 60 to
+        200 ms on a small machine, more than the whole sale, landing on whichever sale
+        happens to cross the threshold. Held here, the collection runs right after the
+        result is on screen (like Textual's own ``PAUSE_GC_ON_SCROLL`` during scrolling);
+        never longer than ``_GC_HOLD_MAX`` (an operation waiting long for a host or a QR
+        customer does not hold it).
+        """
+        if self._gc_held is not None or not gc.isenabled():
+            return
+        gc.disable()
+        self._gc_held = self.set_timer(_GC_HOLD_MAX, self._release_gc)
+
+    def _release_gc(self) -> None:
+        if self._gc_held is not None:
+            self._gc_held.stop()
+            self._gc_held = None
+            gc.enable()
+
+    def _after_result(self) -> None:
+        """The result is on screen: what could wait until then."""
+        self._release_gc()
+        retired, self._retired = self._retired, []
+        for screen in retired:
+            self.uninstall_screen(screen)
+            if screen not in self.screen_stack:
+                screen.remove()
+        _forget_dead_widgets()
 
     def _form_done(self, op: Operation, values: FormValues | None) -> None:
         if values is None:
@@ -217,14 +324,14 @@ class PosApp(App[None]):
         if op is Operation.PREAUTH or (op is Operation.REFUND and values.ref is None):
             self._collect_card(draft)
         else:
-            self.controller.run(draft)
+            self._run(draft)
 
     def _code_entered(self, amount: int, code: str | None) -> None:
         if code:
-            self.controller.run(TxnDraft(Operation.QR_CPM, amount, code=code))
+            self._run(TxnDraft(Operation.QR_CPM, amount, code=code))
 
     def _collect_card(self, draft: TxnDraft) -> None:
-        self.push_screen(CardScreen(draft), partial(self._card_presented, draft))
+        self._ask(CardScreen(draft), partial(self._card_presented, draft))
 
     def _card_presented(self, draft: TxnDraft, card: CardInput | None) -> None:
         if card is None:
@@ -232,15 +339,15 @@ class PosApp(App[None]):
         draft = replace(draft, card=card)
         needs_pin = card.service_code is not None and card.service_code.pin_required
         if needs_pin and draft.op is not Operation.REFUND:
-            self.push_screen(PinScreen(draft), partial(self._pin_entered, draft))
+            self._ask(PinScreen(draft), partial(self._pin_entered, draft))
         else:
-            self.controller.run(draft)
+            self._run(draft)
 
     def _pin_entered(self, draft: TxnDraft, pin: str | None) -> None:
         if pin is None:
             self.notify("PIN entry cancelled", severity="warning")
             return
-        self.controller.run(replace(draft, pin=pin))
+        self._run(replace(draft, pin=pin))
 
     def check_card(self, card: CardInput) -> str:
         """'' when the terminal accepts this card as presented, else why not (chip...)."""
@@ -250,12 +357,54 @@ class PosApp(App[None]):
             return str(exc)
         return ""
 
+    # --- the processing and result screens, built once -----------------------------------
+    def _kept(self, name: str, build: Callable[[], _S]) -> _S:
+        """The App's one ``name`` screen, built (by ``build``) on first use and then kept.
+
+        Composing and mounting a screen costs Textual more than the whole of a sale with
+        the embedded host, so the processing and result screens are reused; a fresh one is
+        built only while the kept one is still in the stack (an echo test started from the
+        palette over a result).
+        """
+        key = f"pos-{name}"
+        if self.is_screen_installed(key):
+            screen = self.get_screen(key)
+            if screen not in self.screen_stack:
+                if isinstance(screen, PosScreen):
+                    screen.reused = True
+                return screen  # type: ignore[return-value]
+            return build()
+        screen = build()
+        self.install_screen(screen, key)
+        return screen
+
+    def _drop_kept(self, _theme: object = None) -> None:
+        """Forget kept screens that are not shown: Textual restyles only the screen stack
+        when the theme changes, so they would come back in the old colours."""
+        for key in ("pos-processing", "pos-result"):
+            if self.is_screen_installed(key):
+                screen = self.get_screen(key)
+                if screen not in self.screen_stack:
+                    self.uninstall_screen(key)
+                    screen.remove()
+
     # --- controller messages --------------------------------------------------------------
     def on_txn_started(self, message: TxnStarted) -> None:
         if not self.screen_stack:  # closing
             return
         self.progress = []
-        self.push_screen(ProcessingScreen(message.op, message.amount, message.masked_pan))
+        op, amount, pan = message.op, message.amount, message.masked_pan
+        screen = self._kept("processing", lambda: ProcessingScreen(op, amount, pan))
+        screen.begin(op, amount, pan)
+        input_screen, self._handing_over = self._handing_over, None
+        if input_screen is not None and self.screen is input_screen:
+            # The card/PIN screen gives way without a detour by the screen underneath, and
+            # is taken down only once the result is shown (installed: Textual leaves it be).
+            self.install_screen(input_screen, f"pos-retired-{id(input_screen)}")
+            self._retired.append(input_screen)
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def _forward(self, method: str, *args: Any) -> bool:
         """Hand a message to the screen on top if it wants it (none while closing)."""
@@ -287,7 +436,9 @@ class PosApp(App[None]):
         self.outcomes.append(outcome)
         if outcome.op in (Operation.SALE, Operation.QR_MPM, Operation.QR_CPM):
             self.home.clear_amount()
-        screen = ResultScreen(outcome)
+        screen = self._kept("result", lambda: ResultScreen(outcome))
+        screen.show(outcome)
+        screen.call_after_refresh(self._after_result)
         if isinstance(self.screen, ProcessingScreen | QrMpmScreen):
             self.switch_screen(screen)
         else:

@@ -8,14 +8,17 @@ goes wrong in the engine, the network or the store escapes as a traceback: it be
 
 The (emulated) built-in printer also lives here: receipts the engine announces are "printed"
 to the receipt pane and their copy status recorded in the journal, unless the paper is out,
-which is how a lost receipt is made on purpose for the journal's reprint flow.
+which is how a lost receipt is made on purpose for the journal's reprint flow. Recording is
+a durable SQLite write (``synchronous=FULL``: an fsync), so it is never done on the UI's
+loop, but by one printer thread, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -113,11 +116,17 @@ class PosController:
         self.faults: list[str] = []  # raised/cleared device faults, oldest first
         self.link_state = LinkState.UNKNOWN
         self.last_receipt: ReceiptPrinted | None = None
+        #: Copies printed by the operation in flight, recorded when the engine is done with
+        #: it (None: no operation, record at once).
+        self._copies: list[tuple[int, ReceiptCopyRecord]] | None = None
+        self._printer = ThreadPoolExecutor(1, thread_name_prefix="posemu-printer")
         self._unsubscribe = services.events.subscribe(self._on_event)
 
     # --- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
+        """Stop listening; copies still being recorded are recorded before this returns."""
         self._unsubscribe()
+        self._printer.shutdown(wait=True)
 
     @property
     def busy(self) -> bool:
@@ -184,6 +193,17 @@ class PosController:
             asyncio.get_running_loop().call_later(_RECANCEL_AFTER, self._recancel)
 
     async def _perform(self, op: Operation, call: Coroutine[Any, Any, TxnResult]) -> None:
+        self._copies = []
+        try:
+            outcome = await self._outcome(op, call)
+        finally:
+            copies, self._copies = self._copies, None
+            if copies:  # the journal knows what was printed by the time the result shows
+                await asyncio.wrap_future(self._in_printer(self._record, copies))
+        self._mpm = None
+        self._post(TxnFinished(outcome))
+
+    async def _outcome(self, op: Operation, call: Coroutine[Any, Any, TxnResult]) -> Outcome:
         try:
             result = await call
         except asyncio.CancelledError:
@@ -204,8 +224,7 @@ class PosController:
                 outcome = replace(outcome, reversal=self._reversal)
         finally:
             self._cancel_requested = False
-        self._mpm = None
-        self._post(TxnFinished(outcome))
+        return outcome
 
     async def _after_cancel(self, op: Operation) -> Outcome:
         """Deliver the reversal the engine queued for what may have reached the host (a
@@ -309,24 +328,57 @@ class PosController:
         self.faults.append(f"{stamp} {verb}  printer: paper out")
 
     def _print(self, journal_id: int, copy: str, text: str, *, duplicate: bool = False) -> bool:
-        """Print to the receipt pane and record the copy; paper out leaves it unprinted."""
+        """Print to the receipt pane and record the copy; paper out leaves it unprinted.
+
+        During an operation the copy is recorded once the engine is done, before the result
+        is shown; otherwise (a reprint, the customer copy on request) at once, and the slip
+        comes out when its copy is recorded. Either way, in the printer thread.
+        """
         if self.paper_ok:
             record = ReceiptCopyRecord(
                 copy, PrintStatus.PRINTED, duplicate=duplicate, printed_at=self._now()
             )
+            message: ReceiptPrinted | None = ReceiptPrinted(journal_id, copy, text, duplicate)
+            self.last_receipt = message
         else:
             record = ReceiptCopyRecord(copy, PrintStatus.FAILED, duplicate, error="paper out")
+            message = None
+        if self._copies is not None:
+            self._copies.append((journal_id, record))
+            self._printed(copy, message)
+        else:
+            self._in_printer(self._record_and_print, (journal_id, record), copy, message)
+        return message is not None
+
+    def _in_printer(self, work: Callable[..., None], *args: Any) -> Future[None]:
+        """Run ``work`` in the printer thread (at once, here, once the App is closing)."""
         try:
-            self.services.journal.set_copy_status(journal_id, record)
-        except Exception as exc:
-            self._post(TxnProgress(f"Could not record the receipt copy: {exc}"))
-        if not self.paper_ok:
+            return self._printer.submit(work, *args)
+        except RuntimeError:  # shut down
+            done: Future[None] = Future()
+            work(*args)
+            done.set_result(None)
+            return done
+
+    def _printed(self, copy: str, message: ReceiptPrinted | None) -> None:
+        if message is None:
             self._post(TxnProgress(f"Printer: paper out, {copy} copy not printed"))
-            return False
-        message = ReceiptPrinted(journal_id, copy, text, duplicate)
-        self.last_receipt = message
-        self._post(message)
-        return True
+        else:
+            self._post(message)
+
+    def _record(self, copies: Sequence[tuple[int, ReceiptCopyRecord]]) -> None:
+        """Record copy statuses (in the printer thread); a failure is reported, not raised."""
+        for journal_id, record in copies:
+            try:
+                self.services.journal.set_copy_status(journal_id, record)
+            except Exception as exc:
+                self._post(TxnProgress(f"Could not record the receipt copy: {exc}"))
+
+    def _record_and_print(
+        self, copy: tuple[int, ReceiptCopyRecord], name: str, message: ReceiptPrinted | None
+    ) -> None:
+        self._record([copy])
+        self._printed(name, message)
 
     def _receipt_of(self, journal_id: int) -> tuple[JournalEntry, Receipt]:
         entry = self.services.journal.get(journal_id)

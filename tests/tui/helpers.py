@@ -59,9 +59,15 @@ async def type_amount(pilot: Pilot, digits: str) -> None:
 
 
 async def wait_result(app: PosApp, pilot: Pilot, count: int = 1) -> Outcome:
-    """The ``count``-th outcome shown, once its result screen is on top."""
+    """The ``count``-th outcome shown, once its result screen is on top and mounted (a
+    screen is on top as soon as it is switched to, its widgets exist once it is mounted)."""
     await wait_for(
-        pilot, lambda: len(app.outcomes) >= count and isinstance(app.screen, ResultScreen)
+        pilot,
+        lambda: (
+            len(app.outcomes) >= count
+            and isinstance(app.screen, ResultScreen)
+            and app.screen.is_mounted
+        ),
     )
     return app.outcomes[count - 1]
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from terminal.tui.widgets import StatusBar
+from terminal.tui.widgets import PosFooter, StatusBar
 
 if TYPE_CHECKING:
     from terminal.tui.app import PosApp
@@ -31,6 +31,13 @@ class PosScreen(Screen[_R]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
+    _answered = False
+    #: Set by the App on a screen it keeps and shows again (processing, result): its styles
+    #: are still current (the App drops kept screens when the theme changes), so coming back
+    #: on top it skips Textual's restyle of every widget, which would also throw away every
+    #: line they have drawn and have them all drawn again.
+    reused = False
+
     @property
     def pos(self) -> PosApp:
         from terminal.tui.app import PosApp
@@ -42,10 +49,16 @@ class PosScreen(Screen[_R]):
     def compose(self) -> Iterator[Widget]:
         yield StatusBar(self.pos.status_info)
         yield from self.body()
-        yield Footer()
+        yield PosFooter(compact=self.app.size.width < 100)
 
     def body(self) -> Iterator[Widget]:
         return iter(())
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        if self.reused:
+            event.refresh_styles = False
+        for bar in self.query(StatusBar):
+            bar.refresh_info()  # a screen kept or covered for a while shows the state of now
 
     def set_text(self, selector: str, text: str) -> bool:
         """Update a Label/Static if it is there: messages may arrive before compose or
@@ -61,5 +74,17 @@ class PosScreen(Screen[_R]):
         for footer in self.query(Footer):
             footer.compact = event.size.width < 100
 
+    def answer(self, value: _R) -> None:
+        """Close this screen with ``value`` (None: backed out of), once.
+
+        Unlike ``dismiss``, the App may put the screen that the answer leads to (the PIN,
+        the processing screen) in this one's place, instead of first going back to the
+        screen underneath only to cover it again a moment later.
+        """
+        if self._answered:
+            return
+        self._answered = True
+        self.pos.answered(self, value)
+
     def action_back(self) -> None:
-        self.dismiss(None)  # type: ignore[arg-type]
+        self.answer(None)  # type: ignore[arg-type]

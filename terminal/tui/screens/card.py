@@ -126,4 +126,4 @@ class CardScreen(PosScreen[CardInput | None]):
         if problem:
             self.notify(f"{problem}. Press f to swipe as a fallback.", severity="warning")
             return
-        self.dismiss(card)
+        self.answer(card)

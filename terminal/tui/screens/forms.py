@@ -92,4 +92,4 @@ class OperationForm(PosScreen[FormValues | None]):
             if amount <= 0:
                 self.notify("Type the amount", severity="warning")
                 return
-        self.dismiss(FormValues(ref, amount))
+        self.answer(FormValues(ref, amount))

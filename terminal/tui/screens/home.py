@@ -82,8 +82,12 @@ class HomeScreen(PosScreen[None]):
         self._show()
 
     def _show(self) -> None:
-        if self.is_mounted:
+        # Covered (the amount is cleared when a sale's result shows): drawn when back on top.
+        if self.is_mounted and self.app.screen is self:
             self.query_one("#amount", Digits).update(self._buffer.text)
+
+    def on_screen_resume(self) -> None:
+        self._show()
 
     def action_key(self, key: str) -> None:
         if key == "back":

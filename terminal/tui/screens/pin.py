@@ -68,7 +68,7 @@ class PinScreen(PosScreen[str | None]):
             if not self._pin.complete:
                 self.notify(f"A PIN has {PIN_MIN} to {PIN_MAX} digits", severity="warning")
                 return
-            self.dismiss(self._pin.take())
+            self.answer(self._pin.take())
             return
         else:
             self._pin.press(key)
@@ -80,4 +80,4 @@ class PinScreen(PosScreen[str | None]):
 
     def action_back(self) -> None:
         self._pin.clear()
-        self.dismiss(None)
+        self.answer(None)

@@ -64,4 +64,4 @@ class QrCpmScreen(PosScreen[str | None]):
             self.notify(f"Not a payment code: {exc}", severity="error")
             return
         event.input.value = ""
-        self.dismiss(code)
+        self.answer(code)

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from terminal.tui.messages import ReceiptPrinted, ReversalUpdate
-from terminal.tui.outcome import Outcome
+from terminal.tui.outcome import Outcome, Tone
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.widgets import ReceiptPane
 
@@ -23,7 +23,11 @@ __all__ = ["ResultScreen"]
 
 
 class ResultScreen(PosScreen[None]):
-    """Shows one :class:`Outcome`; Enter or Escape returns to where the operation began."""
+    """Shows one :class:`Outcome`; Enter or Escape returns to where the operation began.
+
+    The App keeps one and reuses it (:meth:`show`), as building a screen costs more than
+    the rest of a sale with the embedded host.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "back", "Done"),
@@ -36,6 +40,13 @@ class ResultScreen(PosScreen[None]):
         self.outcome = outcome
         self.reversal = outcome.reversal
 
+    def show(self, outcome: Outcome) -> None:
+        """Show ``outcome`` instead of the one shown before (its receipt, its reversal)."""
+        self.outcome = outcome
+        self.reversal = outcome.reversal
+        if self.is_mounted:
+            self._fill()
+
     def _merchant_copy(self) -> str:
         last = self.pos.controller.last_receipt
         jid = self.outcome.journal_id
@@ -43,25 +54,46 @@ class ResultScreen(PosScreen[None]):
             return last.text
         return ""
 
+    def _rows(self) -> str:
+        return "\n".join(f"{label:<10} {value}" for label, value in self.outcome.rows)
+
+    def _placeholder(self) -> str:
+        if self.outcome.receipt_text and not self._merchant_copy():
+            return "(receipt not printed: paper out?\n reprint it from the journal)"
+        return "(no receipt)"
+
     def body(self) -> Iterator[Widget]:
         outcome = self.outcome
-        rows = "\n".join(f"{label:<10} {value}" for label, value in outcome.rows)
-        placeholder = "(no receipt)"
-        if outcome.receipt_text and not self._merchant_copy():
-            placeholder = "(receipt not printed: paper out?\n reprint it from the journal)"
+        merchant = self._merchant_copy()
+        reversal = Label(self.reversal, id="result-reversal")
+        reversal.display = bool(self.reversal)
+        pane = ReceiptPane(merchant, placeholder=self._placeholder(), id="result-receipt")
+        if merchant:
+            pane.border_title = "MERCHANT COPY"
         with Horizontal(id="result"):
             with Vertical(id="result-main"):
                 yield Label(outcome.title, id="result-title", classes=f"-{outcome.tone.value}")
                 yield Label(outcome.message, id="result-message")
-                yield Static(rows, id="result-rows", markup=False)
-                yield Label(self.reversal, id="result-reversal")
+                yield Static(self._rows(), id="result-rows", markup=False)
+                yield reversal
                 yield Label("Enter: done   p: print customer copy", id="result-help")
-            yield ReceiptPane(self._merchant_copy(), placeholder=placeholder, id="result-receipt")
+            yield pane
 
-    def on_mount(self) -> None:
+    def _fill(self) -> None:
+        """Put the current outcome into the widgets composed for an earlier one."""
+        outcome = self.outcome
+        title = self.query_one("#result-title", Label)
+        title.update(outcome.title)
+        for tone in Tone:
+            title.set_class(tone is outcome.tone, f"-{tone.value}")
+        self.set_text("#result-message", outcome.message)
+        self.set_text("#result-rows", self._rows())
+        self.set_text("#result-reversal", self.reversal)
         self.query_one("#result-reversal", Label).display = bool(self.reversal)
-        if self._merchant_copy():
-            self.query_one(ReceiptPane).border_title = "MERCHANT COPY"
+        pane = self.query_one(ReceiptPane)
+        pane.placeholder = self._placeholder()
+        merchant = self._merchant_copy()
+        pane.show(merchant, title="MERCHANT COPY" if merchant else "")
 
     def reversal_update(self, message: ReversalUpdate) -> None:
         jid = self.outcome.journal_id

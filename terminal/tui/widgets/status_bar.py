@@ -7,7 +7,7 @@ App decides what is true and the bar only draws it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rich.text import Text
@@ -21,6 +21,11 @@ _HOST_STYLE = {
     "offline": ("●", "red"),
     "unknown": ("○", "dim"),
 }
+
+
+def _shown(info: StatusInfo) -> StatusInfo:
+    """``info`` as drawn: the clock shows whole seconds."""
+    return replace(info, now=info.now.replace(microsecond=0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,10 @@ class StatusBar(Widget):
         self.set_interval(1.0, self.refresh_info)
 
     def refresh_info(self) -> None:
-        self.info = self._provider()
-        self.refresh()
+        info = self._provider()
+        if _shown(info) != _shown(self.info):  # redrawn only when what it shows changed
+            self.info = info
+            self.refresh()
 
     def render(self) -> Text:
         """Three widths: everything (130+ columns), words (96+), short labels (80)."""
