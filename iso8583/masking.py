@@ -23,13 +23,17 @@ def luhn_ok(digits: str) -> bool:
 
 
 def mask_pan(pan: str, fill: str = "*") -> str:
-    """Keep the first 6 and last 4 digits when at least 3 stay hidden, fewer for short PANs."""
+    """Show at most the first 6 and last 4 digits, and always hide at least 6.
+
+    PANs under 16 digits show fewer leading digits (an Amex keeps 5); anything that is not a
+    12-19 digit PAN keeps at most its last 4 characters. Never raises: it runs in reprs, logs
+    and error paths. The one masking rule of the project (the terminal uses it too).
+    """
     n = len(pan)
-    if n >= 13:
-        return pan[:6] + fill * (n - 10) + pan[-4:]
-    if n >= 8:
-        return fill * (n - 4) + pan[-4:]
-    return fill * n
+    if not (12 <= n <= 19 and pan.isascii() and pan.isdigit()):
+        return fill * n if n <= 8 else fill * (n - 4) + pan[-4:]
+    head = min(6, n - 10)
+    return pan[:head] + fill * (n - head - 4) + pan[-4:]
 
 
 def mask_track(track: str, fill: str = "*") -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+from iso8583.masking import mask_pan
 from terminal.core.errors import CardDataError
 
 __all__ = [
@@ -100,17 +101,8 @@ def validate_pan(pan: str, *, check_luhn: bool = True) -> str:
 
 
 def masked_pan(pan: str) -> str:
-    """Mask a PAN for display: at most the first 6 and last 4 digits stay visible.
-
-    Short PANs (under 16 digits) show fewer leading digits so that at least 6 stay hidden.
-    Never raises, so it is safe inside reprs and error paths; non-PAN input keeps at most
-    its last 4 characters.
-    """
-    n = len(pan)
-    if not (PAN_MIN_LENGTH <= n <= PAN_MAX_LENGTH and is_ascii_digits(pan)):
-        return "*" * n if n <= 8 else "*" * (n - 4) + pan[-4:]
-    head = min(6, n - 10)
-    return pan[:head] + "*" * (n - head - 4) + pan[-4:]
+    """Mask a PAN for display (first 6 / last 4 at most, at least 6 hidden); never raises."""
+    return mask_pan(pan)
 
 
 # --- Brand --------------------------------------------------------------------------------
