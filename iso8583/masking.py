@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["luhn_ok", "mask_pan", "mask_track", "scrub_pans"]
+__all__ = ["has_pan", "luhn_ok", "mask_pan", "mask_track", "scrub_pans"]
 
-_PAN_RUN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+_PAN_RUN = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")  # ASCII digits only
 
 
 def luhn_ok(digits: str) -> bool:
-    """Luhn (mod 10) check of a digit string."""
-    if not digits.isdigit():
+    """Luhn (mod 10) check of a string of ASCII digits (the project's one implementation)."""
+    if not (digits.isascii() and digits.isdigit()):
         return False
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -55,3 +55,8 @@ def scrub_pans(text: str, fill: str = "*") -> str:
     return _PAN_RUN.sub(
         lambda m: mask_pan(m.group(), fill) if luhn_ok(m.group()) else m.group(), text
     )
+
+
+def has_pan(text: str) -> bool:
+    """True if ``text`` holds a Luhn-valid 13-19 digit run: what must never be stored."""
+    return any(luhn_ok(run) for run in _PAN_RUN.findall(text))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from iso8583.masking import mask_pan
+from iso8583.masking import luhn_ok, mask_pan
 from terminal.core.errors import CardDataError
 
 __all__ = [
@@ -50,20 +50,9 @@ def is_ascii_digits(text: str) -> bool:
 # --- Luhn ---------------------------------------------------------------------------------
 
 
-def _luhn_sum(digits: str) -> int:
-    """Luhn sum with the rightmost digit undoubled."""
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = ord(c) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total
-
-
 def luhn_valid(number: str) -> bool:
     """True when ``number`` (at least 2 ASCII digits) passes the Luhn mod-10 check."""
-    return len(number) >= 2 and is_ascii_digits(number) and _luhn_sum(number) % 10 == 0
+    return len(number) >= 2 and luhn_ok(number)
 
 
 def luhn_check_digit(partial: str) -> str:
@@ -73,7 +62,7 @@ def luhn_check_digit(partial: str) -> str:
             raise CardDataError(f"expected a digit, got {c!r}", offset=i)
     if not partial:
         raise CardDataError("cannot compute a check digit of an empty number", offset=0)
-    return str((10 - _luhn_sum(partial + "0") % 10) % 10)
+    return next(d for d in "0123456789" if luhn_ok(partial + d))
 
 
 # --- PAN ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from terminal.core.cards import luhn_valid
+from iso8583.masking import has_pan
 from terminal.store.errors import SensitiveDataError, VaultError
 
 __all__ = ["KEY_FILE_NAME", "Vault", "card_data_in", "refuse_card_data"]
@@ -35,7 +35,6 @@ _NONCE_BYTES: Final = 12
 _TOKEN_VERSION: Final = "v1"
 _AAD: Final = b"posemu/vault/v1"
 
-_PAN_RUN: Final = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")
 _TRACK2: Final = re.compile(r"[0-9]{12,19}[=D][0-9]{4}")  # PAN, separator, YYMM
 _TRACK1: Final = re.compile(r"[Bb][0-9]{12,19}\^")
 
@@ -44,7 +43,7 @@ def card_data_in(text: str) -> str | None:
     """What card data ``text`` carries ("track data", "a full PAN"), or None."""
     if _TRACK1.search(text) or _TRACK2.search(text):
         return "track data"
-    if any(luhn_valid(run) for run in _PAN_RUN.findall(text)):
+    if has_pan(text):
         return "a full PAN"
     return None
 
