@@ -116,6 +116,7 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            current_config=lambda: runtime.config,
         )
         return self.services
 
