@@ -28,7 +28,14 @@ import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from construct import Construct, SizeofError, StreamError, stream_read_entire, stream_write
+from construct import (
+    Construct,
+    SizeofError,
+    StreamError,
+    stream_read_entire,
+    stream_tell,
+    stream_write,
+)
 
 from iso8583.charsets import ok_n
 from iso8583.composite import field
@@ -135,7 +142,22 @@ class MessageConstruct(Construct):  # type: ignore[misc]
 
     # construct protocol ------------------------------------------------------------------------
     def _parse(self, stream: Any, context: Any, path: str) -> Message:
-        return self.unpack(stream_read_entire(stream, path))
+        try:
+            start = stream_tell(stream, path)
+        except StreamError:
+            start = 0
+        try:
+            return self.unpack(stream_read_entire(stream, path))
+        except DecodeError as exc:
+            if not start or exc.offset is None:
+                raise
+            raise DecodeError(  # offsets count from the start of the stream
+                exc.reason,
+                field=exc.field,
+                offset=exc.offset + start,
+                path=exc.path,
+                partial=exc.partial,
+            ) from None
 
     def _build(self, obj: Any, stream: Any, context: Any, path: str) -> Any:
         if isinstance(obj, Message):
@@ -433,6 +455,3 @@ class MessageConstruct(Construct):  # type: ignore[misc]
 
 #: The name ``spec.codec`` has always had; the same construct.
 MessageCodec = MessageConstruct
-
-# StreamError is what construct raises when a user's FixedSized is short; re-exported for docs.
-__all__ += ["StreamError"]
