@@ -51,23 +51,12 @@ UnpackPlan = Callable[[bytes, int, dict[int, Any]], int]
 PackPlan = Callable[[Mapping[int, Any], bytes], bytes]
 
 
-def _bit_table() -> tuple[tuple[tuple[int, ...], ...], ...]:
-    """_BITS[i][b]: field numbers whose bits are set in byte ``b`` at bitmap byte ``i``."""
-    return tuple(
-        tuple(tuple(i * 8 + bit + 1 for bit in range(8) if b & (0x80 >> bit)) for b in range(256))
-        for i in range(24)
-    )
-
-
-_BITS = _bit_table()
-
-
 def _set_bits(bitmap: bytes, first_byte: int) -> list[int]:
     """Field numbers set in an 8-byte bitmap whose first byte is bitmap byte ``first_byte``."""
     numbers: list[int] = []
     for i, byte in enumerate(bitmap, first_byte):
         if byte:
-            numbers.extend(_BITS[i][byte])
+            numbers.extend(i * 8 + bit + 1 for bit in range(8) if byte & (0x80 >> bit))
     return numbers
 
 

@@ -804,9 +804,14 @@ class HexField(FieldConstruct):
         return enc, dec
 
     def _flat(self, slow_enc: Encoder, slow_dec: Decoder) -> tuple[Encoder, Decoder]:
-        if not self.fs.fixed or self.wire_units:
+        fs = self.fs
+        max_len = fs.max_len
+        if not fs.fixed:
+            if fs.prefix_encoding is Encoding.ASCII and fs.prefix in (2, 3, 4):
+                return self._flat_prefixed(slow_enc, slow_dec)
             return slow_enc, slow_dec
-        max_len = self.fs.max_len
+        if self.wire_units:
+            return slow_enc, slow_dec
         width = 2 * max_len
 
         def encode(value: Any) -> bytes:
@@ -822,6 +827,34 @@ class HexField(FieldConstruct):
                     return binascii.unhexlify(raw), end
                 except (binascii.Error, ValueError):
                     pass
+            return slow_dec(buf, pos)
+
+        return encode, decode
+
+    def _flat_prefixed(self, slow_enc: Encoder, slow_dec: Decoder) -> tuple[Encoder, Decoder]:
+        """Hex data after an ASCII LL/LLL/LLLL prefix (field 55 of ASCII dialects)."""
+        max_len, width, wire_units = self.fs.max_len, self.fs.prefix, self.wire_units
+        per_unit = 1 if wire_units else 2
+
+        def encode(value: Any) -> bytes:
+            if type(value) is bytes:
+                count = len(value) * 2 if wire_units else len(value)
+                if count <= max_len:
+                    return b"%0*d" % (width, count) + binascii.hexlify(value).upper()
+            return slow_enc(value)
+
+        def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+            head = buf[pos : pos + width]
+            if head.isdigit():
+                count = int(head)
+                start = pos + width
+                end = start + count * per_unit
+                raw = buf[start:end]
+                if count <= max_len and len(raw) == count * per_unit and not len(raw) & 1:
+                    try:
+                        return binascii.unhexlify(raw), end
+                    except (binascii.Error, ValueError):
+                        pass
             return slow_dec(buf, pos)
 
         return encode, decode

@@ -116,13 +116,13 @@ class _PackedBcd(Adapter):
 
 
 _LENGTH_CODECS: dict[LengthHeader, Construct] = {
-    LengthHeader.BINARY2: Int16ub.compile(),
+    LengthHeader.BINARY2: Int16ub,
     LengthHeader.ASCII4: _AsciiDecimal(Bytes(4)),
     LengthHeader.BCD2: _PackedBcd(Bytes(2)),
 }
 
 _TPDU_STRUCT = Struct("id" / Int8ub, "destination" / Int16ub, "source" / Int16ub)
-_TPDU_CODEC = _TPDU_STRUCT.compile()
+_TPDU_CODEC = _TPDU_STRUCT  # Tpdu.to_bytes/from_bytes: configuration, not the hot path
 
 # Errors construct (or its compiled parsers, which call struct directly) can raise.
 _CODEC_ERRORS = (ConstructError, struct.error, ValueError, TypeError)

@@ -18,7 +18,7 @@ from typing import Any
 
 from iso8583.describe import masked_value
 from iso8583.errors import EncodeError
-from iso8583.masking import scrub_pans
+from iso8583.masking import mask_pan, mask_track, scrub_pans
 from iso8583.message import Message
 from iso8583.spec import FieldSpec, Kind, Mask, Positional, Spec
 
@@ -70,32 +70,33 @@ Out = Callable[[Any], Any]
 
 
 def _shown(fs: FieldSpec, reveal: bool) -> Out:
-    """Field value -> its JSON value as shown: in clear, or masked like ``describe`` does."""
-    if reveal:
-        if fs.kind is Kind.B and fs.composite is None:
+    """Field value -> its JSON value as shown: in clear, or masked like ``describe`` does.
 
-            def hexed(value: Any) -> Any:
-                return value.hex().upper() if type(value) is bytes else _to_json(fs, value)
+    Same results as ``masked_value(fs, _to_json(fs, value))``, with the usual value types
+    taken directly: bytes of a binary field, the tag tree (hex strings) of a TLV field.
+    """
 
-            return hexed
+    def general(value: Any) -> Any:
+        shown = _to_json(fs, value)
+        return shown if reveal else masked_value(fs, shown)
 
-        def plain(value: Any) -> Any:
-            return value if type(value) is str else _to_json(fs, value)
-
-        return plain
-    if fs.mask is Mask.NONE and fs.kind is not Kind.B:
-
-        def scrubbed(value: Any) -> Any:
-            if type(value) is str:
-                return scrub_pans(value)
-            return masked_value(fs, _to_json(fs, value))
-
-        return scrubbed
-
-    def masked(value: Any) -> Any:
-        return masked_value(fs, _to_json(fs, value))
-
-    return masked
+    tree = fs.composite is not None and not isinstance(fs.composite, Positional)
+    if tree and (reveal or fs.mask is Mask.EMV):
+        # A tag tree holds hex strings only, so its JSON form is itself.
+        if reveal:
+            return lambda value: value if type(value) is dict else general(value)
+        return lambda value: masked_value(fs, value) if type(value) is dict else general(value)
+    if fs.kind is Kind.B and fs.composite is None and (reveal or fs.mask is Mask.NONE):
+        if reveal:
+            return lambda value: value.hex().upper() if type(value) is bytes else general(value)
+        return lambda value: (
+            scrub_pans(value.hex().upper()) if type(value) is bytes else general(value)
+        )
+    if not reveal and fs.kind is not Kind.B:
+        text = {Mask.PAN: mask_pan, Mask.TRACK: mask_track, Mask.NONE: scrub_pans}.get(fs.mask)
+        if text is not None:
+            return lambda value: text(value) if type(value) is str else general(value)
+    return general
 
 
 class JsonTable:
@@ -103,9 +104,18 @@ class JsonTable:
 
     def __init__(self, spec: Spec, reveal: bool) -> None:
         self.spec = spec
-        self._out = {n: (str(n), _shown(fs, reveal)) for n, fs in spec.fields.items()}
-        # key -> (number, hex string means bytes, an object is taken as it is)
+        self.reveal = reveal
+        size = spec.max_field + 1
+        self._keys = [str(n) for n in range(size)]
+        self._out: list[Out | None] = [None] * size
+        # Text values that go out as they are: all in clear; else those of unmasked fields
+        # too short to hold a PAN (longer ones are scrubbed of PANs in free text).
+        self._as_is = [False] * size
+        for n, fs in spec.fields.items():
+            self._out[n] = _shown(fs, reveal)
+            self._as_is[n] = fs.kind is not Kind.B and (reveal or fs.mask is Mask.NONE)
         self._in: dict[str, tuple[int, bool, bool]] = {
+            # key -> (number, hex string means bytes, an object is taken as it is)
             str(n): (
                 n,
                 fs.kind is Kind.B,
@@ -115,16 +125,30 @@ class JsonTable:
         }
 
     def to_json(self, message: Message) -> dict[str, Any]:
-        out = {}
-        table = self._out
-        fields = message.fields
-        for n in sorted(fields):
-            entry = table.get(n)
-            if entry is None:
-                out[str(n)] = masked_value(None, _to_json(None, fields[n]))
+        try:
+            items = sorted(message.fields.items())
+            out = {}
+            keys, conv, as_is = self._keys, self._out, self._as_is
+            if self.reveal:
+                for n, v in items:
+                    out[keys[n]] = v if type(v) is str and as_is[n] else conv[n](v)  # type: ignore[misc]
             else:
-                out[entry[0]] = entry[1](fields[n])
-        return {"mti": message.mti, "fields": out}
+                for n, v in items:
+                    if type(v) is str and as_is[n] and len(v) < 13:
+                        out[keys[n]] = v
+                    else:
+                        out[keys[n]] = conv[n](v)  # type: ignore[misc]
+            return {"mti": message.mti, "fields": out}
+        except (TypeError, IndexError):  # keys a dialect cannot have: the general rules
+            return self._to_json_general(message)
+
+    def _to_json_general(self, message: Message) -> dict[str, Any]:
+        fields = {}
+        for n, v in sorted(message.fields.items()):
+            fs = self.spec.fields.get(n)
+            shown = _to_json(fs, v)
+            fields[str(n)] = shown if self.reveal else masked_value(fs, shown)
+        return {"mti": message.mti, "fields": fields}
 
     def from_json(self, obj: Any) -> Message:
         """Validate the JSON shape and turn hex strings back to bytes where the spec says b."""

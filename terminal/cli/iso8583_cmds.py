@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from iso8583 import Iso8583Error, Spec, get_spec, spec_names
 from iso8583.describe import describe
@@ -83,6 +83,39 @@ def _inputs(arg: str, stdin: TextIO) -> Iterator[tuple[int | None, str]]:
     for number, line in enumerate(stdin, 1):
         if line.strip():
             yield number, line.strip()
+
+
+def _json_dumps() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, minus the per-call encoder set-up (bulk output)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # not CPython: the plain function
+        return json.dumps
+    encode = make(
+        None,  # no circular-reference check: messages are trees
+        json.JSONEncoder().default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+    return lambda obj: "".join(encode(obj, 0))
+
+
+def _json_loads() -> Callable[[str], Any]:
+    """``json.loads`` of one stripped line; anything unusual takes the plain function."""
+    scan = json.decoder.JSONDecoder().scan_once
+
+    def loads(text: str) -> Any:
+        try:
+            obj, end = scan(text, 0)
+        except (StopIteration, json.JSONDecodeError):
+            return json.loads(text)  # raises the usual error
+        return obj if end == len(text) else json.loads(text)
+
+    return loads
 
 
 def _where(line: int | None) -> str:
@@ -155,7 +188,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     unpack = spec.construct.unpack
     unwrap = spec.frame_format.unwrap if args.framed else None
     table = json_table(spec, reveal=args.reveal)
-    dumps = json.dumps
+    dumps = _json_dumps()
     out = _Output()
     for line, text in _inputs(args.hex, sys.stdin):
         try:
@@ -182,7 +215,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     pack = spec.construct.pack
     wrap = spec.frame_format.wrap if args.framed else None
     from_json = json_table(spec).from_json
-    loads = json.loads
+    loads = _json_loads()
     out = _Output()
     for line, text in _inputs(args.json, sys.stdin):
         try:
