@@ -39,7 +39,7 @@ from construct import (
 
 from iso8583.charsets import ok_n
 from iso8583.composite import field
-from iso8583.errors import DecodeError, EncodeError
+from iso8583.errors import DecodeError, EncodeError, SpecError
 from iso8583.fields import FieldConstruct
 from iso8583.fieldspec import BitmapEncoding, DialectTable, Encoding
 from iso8583.message import Message
@@ -64,6 +64,20 @@ _SECONDARY = object()  # plan-cache marker: "a secondary bitmap follows this pri
 _MAX_PLANS = 4096
 _MASKS = tuple(1 << (192 - n) if n else 0 for n in range(193))  # bit of field n in 192 bits
 _RUNTIME = {"fromhex": bytes.fromhex, "hexlify": binascii.hexlify}
+
+
+def _check_dialect(spec: DialectTable) -> None:
+    """Field numbers and code page; each field construct then checks its own definition."""
+    where = f"spec {spec.name}"
+    for number in spec.fields:
+        if not 2 <= number <= spec.max_field:
+            raise SpecError(f"field number {number} is outside 2..{spec.max_field}", where=where)
+        if spec.tertiary_bitmap and number == 65:
+            raise SpecError("field 65 is the tertiary bitmap and cannot be defined", where=where)
+    try:
+        "0".encode(spec.codepage)
+    except LookupError:
+        raise SpecError(f"unknown code page {spec.codepage!r}", where=where) from None
 
 
 class _Undefined(FieldConstruct):
@@ -104,12 +118,17 @@ class MessageConstruct(Construct):  # type: ignore[misc]
 
     def __init__(self, spec: DialectTable) -> None:
         super().__init__()
-        spec.validate()
+        _check_dialect(spec)
         self.spec = spec
         size = spec.max_field + 1
         self.fields: list[FieldConstruct] = [_Undefined(str(n), spec.name) for n in range(size)]
         for number, fs in spec.fields.items():
-            self.fields[number] = field(str(number), fs)
+            self.fields[number] = field(str(number), fs)  # raises SpecError naming the field
+        if spec.mti_encoding not in (Encoding.ASCII, Encoding.BCD, Encoding.EBCDIC):
+            raise SpecError(
+                f"MTI encoding {spec.mti_encoding} is not ascii, bcd or ebcdic",
+                where=f"spec {spec.name}",
+            )
         self._enc = [f.encode for f in self.fields]
         self._dec = [f.decode for f in self.fields]
         self._tertiary = spec.tertiary_bitmap
