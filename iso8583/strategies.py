@@ -70,28 +70,8 @@ _ALNUM = _LETTERS + _DIGITS
 
 # Common EMV tags make failures readable; random tags cover the BER rules.
 _EMV_PRIMITIVE = (
-    "4F",
-    "50",
-    "57",
-    "5A",
-    "82",
-    "84",
-    "95",
-    "9A",
-    "9C",
-    "5F2A",
-    "5F34",
-    "9F02",
-    "9F03",
-    "9F10",
-    "9F1A",
-    "9F26",
-    "9F27",
-    "9F33",
-    "9F34",
-    "9F35",
-    "9F36",
-    "9F37",
+    "4F", "50", "57", "5A", "82", "84", "95", "9A", "9C", "5F2A", "5F34", "9F02", "9F03",
+    "9F10", "9F1A", "9F26", "9F27", "9F33", "9F34", "9F35", "9F36", "9F37",
 )
 _EMV_CONSTRUCTED = ("6F", "70", "71", "72", "77", "A5", "E1", "BF0C")
 # Private-class one-byte primitive tags (C0..DE), used to pad fixed-size BER fields exactly.
@@ -105,9 +85,8 @@ _BER_FILLER_TAGS = tuple(f"{b:02X}" for b in range(0xC0, 0xDF))
 def _codepage_printable(codepage: str) -> str:
     """Printable characters an EBCDIC code page can carry and give back unchanged."""
     chars = bytes(range(256)).decode(codepage, "replace")
-    return "".join(
-        c for c in chars if c.isprintable() and c != "\ufffd" and _round_trips(c, codepage)
-    )
+    return "".join(c for c in chars
+                   if c.isprintable() and c != "\ufffd" and _round_trips(c, codepage))
 
 
 def _round_trips(ch: str, codepage: str) -> bool:
@@ -276,7 +255,8 @@ def _positional(
     maxs = [s.overhead + s.hi for s in subs]
 
     def feasible(tmin: int, tmax: int) -> list[int]:
-        return [k for k in range(len(subs) + 1) if sum(mins[:k]) <= tmax and sum(maxs[:k]) >= tmin]
+        return [k for k in range(len(subs) + 1)
+                if sum(mins[:k]) <= tmax and sum(maxs[:k]) >= tmin]
 
     tmin, tmax = lo, hi
     counts = feasible(tmin, tmax)
@@ -324,8 +304,7 @@ def _simple_tlv(
         tags: SearchStrategy[str] = _text(tag_chars, fmt.tag_size, fmt.tag_size)
     else:
         tags = st.binary(min_size=fmt.tag_size, max_size=fmt.tag_size).map(
-            lambda b: b.hex().upper()
-        )
+            lambda b: b.hex().upper())
     fixed = fs.fixed
     if fixed and hi < overhead:
         raise InvalidArgument(f"{where}: {hi} units cannot hold one TLV")
@@ -337,13 +316,11 @@ def _simple_tlv(
 
     def filler_tags(taken: dict[str, str]) -> Iterable[str]:
         if ascii_fmt:
-            candidates: Iterable[str] = map(
-                "".join, itertools.product(tag_chars, repeat=fmt.tag_size)
-            )
+            candidates: Iterable[str] = map("".join, itertools.product(tag_chars,
+                                                                       repeat=fmt.tag_size))
         else:
-            candidates = (
-                i.to_bytes(fmt.tag_size, "big").hex().upper() for i in range(256**fmt.tag_size)
-            )
+            candidates = (i.to_bytes(fmt.tag_size, "big").hex().upper()
+                          for i in range(256**fmt.tag_size))
         return (t for t in candidates if t not in taken)
 
     @st.composite
@@ -429,9 +406,8 @@ def _draw_ber_level(
             continue
         if int(tag[:2], 16) & 0x20:
             room = remaining - size
-            child = _draw_ber_level(
-                draw, room - _lenlen(room), depth - 1, max_entries, max_value, 0
-            )
+            child = _draw_ber_level(draw, room - _lenlen(room), depth - 1, max_entries,
+                                    max_value, 0)
             tree[tag] = child
             body = _ber_size(child)
         else:
@@ -473,13 +449,9 @@ def ber_tlv_trees(
     ``max_depth`` levels of templates (0: primitives only). Only canonical trees are produced
     (no padding, no duplicate tags), the form ``decode_ber_tlv`` returns.
     """
-    for name, value in (
-        ("max_depth", max_depth),
-        ("max_size", max_size),
-        ("max_entries", max_entries),
-        ("max_value", max_value),
-        ("min_entries", min_entries),
-    ):
+    for name, value in (("max_depth", max_depth), ("max_size", max_size),
+                        ("max_entries", max_entries), ("max_value", max_value),
+                        ("min_entries", min_entries)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidArgument(f"{name} must be an int >= 0, got {value!r}")
     if min_entries > max_entries:
@@ -548,9 +520,8 @@ def field_values(
     fs = spec.fields.get(number)
     if fs is None:
         raise InvalidArgument(f"field {number} is not defined by dialect {spec.name}")
-    return field_spec_values(
-        fs, max_text=max_text, allow_empty=allow_empty, where=f"field {number}"
-    )
+    return field_spec_values(fs, max_text=max_text, allow_empty=allow_empty,
+                             where=f"field {number}")
 
 
 def mtis() -> SearchStrategy[str]:
@@ -600,15 +571,11 @@ def messages(
     else:
         raise InvalidArgument(f"mti must be a str, a strategy or None, got {mti!r}")
     optional = [n for n in pool if n not in must]
-    values = {
-        n: field_values(spec, n, max_text=max_text, allow_empty=allow_empty)
-        for n in (*must, *optional)
-    }
-    picks = (
-        st.lists(st.sampled_from(optional), unique=True, max_size=max(0, max_fields - len(must)))
-        if optional
-        else st.just([])
-    )
+    values = {n: field_values(spec, n, max_text=max_text, allow_empty=allow_empty)
+              for n in (*must, *optional)}
+    picks = (st.lists(st.sampled_from(optional), unique=True,
+                      max_size=max(0, max_fields - len(must)))
+             if optional else st.just([]))
 
     @st.composite
     def build(draw: st.DrawFn) -> Message:
