@@ -66,7 +66,43 @@ def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
     * A tag repeated at one level is a DecodeError: the dict model cannot hold both.
     """
     buf = data if type(data) is bytes else bytes(data)
-    return _decode_level(buf, 0, len(buf), base_offset, (), 0)
+    hexed = buf.hex().upper()
+    flat = _decode_flat(buf, hexed)
+    if flat is not None:
+        return flat
+    return _decode_level(buf, 0, len(buf), base_offset, (), 0, hexed)
+
+
+def _decode_flat(buf: bytes, h: str) -> BerTlvTree | None:
+    """The usual chip data in one loop: primitive 1-2 byte tags, short lengths, no padding.
+
+    ``None`` for anything else (templates, padding, long forms, faults): ``_decode_level``
+    then decodes it and words every error.
+    """
+    result: BerTlvTree = {}
+    pos = 0
+    end = len(buf)
+    while pos < end:
+        first = buf[pos]
+        if first & 0x1F == 0x1F:
+            if pos + 1 >= end or buf[pos + 1] & 0x80:
+                return None
+            at = pos + 2
+        else:
+            at = pos + 1
+        if first & 0x20 or first == 0 or first == 0xFF or at >= end:
+            return None
+        length = buf[at]
+        start = at + 1
+        stop = start + length
+        if length >= 0x80 or stop > end:
+            return None
+        tag = h[2 * pos : 2 * at]
+        if tag in result:
+            return None
+        result[tag] = h[2 * start : 2 * stop]
+        pos = stop
+    return result
 
 
 def _decode_level(
