@@ -9,7 +9,7 @@ A frame is one construct, :attr:`FrameFormat.construct`, compiled by construct's
     Struct("length" / Rebuild(<length header>, len_(this.payload) + <TPDU + header [+ own]>),
            "tpdu" / Struct("id" / Int8ub, "destination" / Int16ub, "source" / Int16ub),
            "header" / Bytes(header_length),
-           "payload" / FixedSized(this.length - <TPDU + header [+ own]>, GreedyBytes))
+           "payload" / Bytes(this.length - <TPDU + header [+ own]>))
 
 (parts the format lacks are left out). :meth:`FrameFormat.wrap` builds every frame with it and
 :meth:`FrameFormat.unwrap` and :class:`StreamFramer` parse every frame with it; the length
@@ -31,7 +31,6 @@ from construct import (
     Bytes,
     Construct,
     ConstructError,
-    FixedSized,
     GreedyBytes,
     Int8ub,
     Int16ub,
@@ -160,7 +159,7 @@ def _frame_codec(
     if kind is LengthHeader.NONE:
         fields.append("payload" / GreedyBytes)
     else:
-        fields.append("payload" / FixedSized(this.length - around, GreedyBytes))
+        fields.append("payload" / Bytes(this.length - around))
     return Struct(*fields).compile()
 
 

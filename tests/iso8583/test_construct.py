@@ -232,3 +232,20 @@ def test_field_constructs_work_alone():
     emv = spec.construct.fields[55]
     assert isinstance(emv, CompositeField)
     assert emv.parse(emv.build({"82": "5C00"})) == {"82": "5C00"}
+
+
+def test_constructs_compile_inside_a_users_struct():
+    """construct's compiler links our classes into the compiled parser and builder."""
+    spec = get_spec("iso87binary")
+    user = Struct(
+        "length" / Int16ub,
+        "message" / FixedSized(this.length, spec.construct),
+        "pan" / spec.construct.fields[2],
+    ).compile()
+    raw = iso8583.pack(SALE, spec)
+    obj = {"length": len(raw), "message": SALE, "pan": "4761739001010010"}
+    wire = user.build(obj)
+    assert wire == len(raw).to_bytes(2, "big") + raw + bytes.fromhex("164761739001010010")
+    parsed = user.parse(wire)
+    assert parsed.message == SALE
+    assert parsed.pan == "4761739001010010"
