@@ -425,14 +425,14 @@ class HostServer:
         if self.closing.is_set():
             sock.close()
             return
-        if len(self._connections) + len(self._handshakes) >= self.max_connections:
-            if not self._evict_idlest():
-                self._refused += 1
-                self._accept_log.warning(
-                    f"{self.max_connections} connections, none idle: refusing a new one"
-                )
-                sock.close()
-                return
+        full = len(self._connections) + len(self._handshakes) >= self.max_connections
+        if full and not self._evict_idlest():
+            self._refused += 1
+            self._accept_log.warning(
+                f"{self.max_connections} connections, none idle: refusing a new one"
+            )
+            sock.close()
+            return
         assert self._loop is not None
         task = self._loop.create_task(self._connect(sock))
         self._handshakes.add(task)
