@@ -12,6 +12,7 @@ import contextlib
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from iso8583.acquirer.security import TEST_TMK
 from iso8583.dialects import get_spec
@@ -31,6 +32,9 @@ _START_TIMEOUT = 10.0
 class EmbeddedHost:
     """``with EmbeddedHost("iso87ascii") as host: connect to host.address``.
 
+    ``server_options`` go to :class:`HostServer` (``ssl_context``, ``idle_timeout``,
+    ``max_connections``).
+
     ``start`` returns ``(host, port)`` once the socket listens; ``stop`` may be called from any
     thread, more than once, and waits for the server to finish (requests already received
     are answered, late replies not yet due are dropped).
@@ -45,6 +49,7 @@ class EmbeddedHost:
         host: str = "127.0.0.1",
         port: int = 0,
         state_dir: Path | None = None,
+        **server_options: Any,
     ) -> None:
         self.spec = get_spec(spec) if isinstance(spec, str) else spec
         self.engine = HostEngine(self.spec, rules, tmk=tmk)
@@ -60,6 +65,7 @@ class EmbeddedHost:
                 self._store.close()
                 raise
         self._bind = (host, port)
+        self._server_options = server_options  # HostServer's: ssl_context, idle_timeout, ...
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,7 +123,7 @@ class EmbeddedHost:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        server = HostServer(self.engine)
+        server = HostServer(self.engine, **self._server_options)
         self._address = await server.start(*self._bind)
         self._ready.set()
         try:

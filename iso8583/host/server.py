@@ -90,6 +90,8 @@ class _Connection(asyncio.Protocol):
         self.write_paused = False
         self.closed: asyncio.Future[None] = loop.create_future()
         self.last_frame = loop.time()  # connected, or last complete frame received
+        self.sock: socket.socket | None = None  # as accepted, until asyncio wraps it
+        self.task: asyncio.Task[None] | None = None  # that wrapping (the TLS handshake)
         self.head: bytes | None = b""  # the first bytes, until they are known to start a message
 
     # --- transport callbacks -------------------------------------------------------------------
@@ -187,6 +189,12 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+            return
+        if self.task is not None:  # not connected yet: cancelling closes what asyncio made
+            self.task.cancel()
+        elif self.sock is not None:
+            self.sock.close()
+        self.server._connections.pop(self, None)
 
     # --- deciding --------------------------------------------------------------------------------
     def _held(self) -> bool:
@@ -385,7 +393,6 @@ class HostServer:
         self.closing = asyncio.Event()
         self._listener: Listener | None = None
         self._connections: dict[_Connection, None] = {}
-        self._handshakes: set[asyncio.Task[None]] = set()
         self._address: tuple[str, int] | None = None
         self._unsent: list[_Connection] = []  # connections with replies to write this turn
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -416,7 +423,7 @@ class HostServer:
         sockets = _bind(host, port)
         sockname = sockets[0].getsockname()
         self._address = (str(sockname[0]), int(sockname[1]))
-        self._listener = Listener(loop, sockets, self._admit, self._evict_idlest, self._accept_log)
+        self._listener = Listener(loop, sockets, self._admit, self._out_of_fds, self._accept_log)
         self._arm_sweeper()
         return self._address
 
@@ -425,7 +432,7 @@ class HostServer:
         if self.closing.is_set():
             sock.close()
             return
-        full = len(self._connections) + len(self._handshakes) >= self.max_connections
+        full = len(self._connections) >= self.max_connections
         if full and not self._evict_idlest():
             self._refused += 1
             self._accept_log.warning(
@@ -434,23 +441,28 @@ class HostServer:
             sock.close()
             return
         assert self._loop is not None
-        task = self._loop.create_task(self._connect(sock))
-        self._handshakes.add(task)
-        task.add_done_callback(self._handshakes.discard)
+        # Counted (and evictable) from now on, not only once asyncio has made its transport.
+        conn = _Connection(self, self._loop)
+        conn.sock = sock
+        self._connections[conn] = None
+        conn.task = task = self._loop.create_task(self._connect(conn, sock))
+        task.add_done_callback(lambda t: sock.close() if t.cancelled() else None)
 
-    async def _connect(self, sock: socket.socket) -> None:
+    async def _connect(self, conn: _Connection, sock: socket.socket) -> None:
         assert self._loop is not None
-        loop = self._loop
         try:
-            await loop.connect_accepted_socket(
-                lambda: _Connection(self, loop),
+            await self._loop.connect_accepted_socket(
+                lambda: conn,
                 sock,
                 ssl=self.ssl_context,
                 ssl_handshake_timeout=_HANDSHAKE_TIMEOUT if self.ssl_context else None,
             )
         except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as exc:
             self._accept_log.warning(f"connection not established: {_reason(exc)}")
+            self._connections.pop(conn, None)
             sock.close()
+        finally:
+            conn.task = None
 
     def _evict_idlest(self) -> bool:
         """Close the connection idle longest without a complete frame; False if none is idle."""
@@ -459,13 +471,31 @@ class HostServer:
             return False
         victim = min(idle, key=lambda c: c.last_frame)
         self.evicted += 1
-        _LOG.info(
-            "%s evicted: idle %.1f s, room needed", victim.peer, self._now() - victim.last_frame
-        )
+        idle_for = self._now() - victim.last_frame
+        _LOG.info("%s evicted to make room: idle %.1f s", victim.peer, idle_for)
         victim.eof = True
         victim.abort()
         self._connections.pop(victim, None)
         return True
+
+    def _out_of_fds(self) -> bool:
+        """The process ran out of descriptors: serve fewer links, keep a reserve, make room.
+
+        Descriptors are needed for more than sockets (the state file, a module imported
+        late, TLS), so the cap comes down to what was open minus a reserve, once and for good.
+        """
+        cap = max(4, len(self._connections) - _FD_RESERVE // 2)
+        if cap < self.max_connections:
+            _LOG.warning(
+                "out of file descriptors at %d connections: serving at most %d from now on",
+                len(self._connections),
+                cap,
+            )
+            self.max_connections = cap
+        evicted = False
+        while len(self._connections) >= self.max_connections and self._evict_idlest():
+            evicted = True
+        return evicted or self._evict_idlest()
 
     def _now(self) -> float:
         assert self._loop is not None
@@ -509,8 +539,9 @@ class HostServer:
         self.closing.set()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for task in list(self._handshakes):
-            task.cancel()
+        for conn in list(self._connections):
+            if conn.transport is None:  # still in its TLS handshake
+                conn.abort()
         conns = list(self._connections)
         for conn in conns:
             conn.stop_reading()

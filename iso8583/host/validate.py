@@ -104,18 +104,17 @@ def _text(msg: Message, n: int, width: int, what: str) -> str:
 
 def _check_time(msg: Message, profile: Profile) -> None:
     if isinstance(profile, Iso93Profile):
-        raw = _digits(msg, 12, 12, "local date and time (YYMMDDhhmmss)")
-        fmt, value = "%y%m%d%H%M%S", raw
+        value = _digits(msg, 12, 12, "local date and time (YYMMDDhhmmss)")[2:]
         field = "12"
     else:
         hhmmss = _digits(msg, 12, 6, "local time (hhmmss)")
-        mmdd = _digits(msg, 13, 4, "local date (MMDD)")
-        fmt, value = "%Y%m%d%H%M%S", "2000" + mmdd + hhmmss  # 2000 is a leap year: 0229 ok
+        value = _digits(msg, 13, 4, "local date (MMDD)") + hhmmss
         field = "12/13"
+    month, day, hour, minute, second = (int(value[i : i + 2]) for i in range(0, 10, 2))
     try:
-        datetime.strptime(value, fmt)
+        datetime(2000, month, day, hour, minute, second)  # 2000 is a leap year: 0229 is fine
     except ValueError:
-        raise _bad(field, f"local date/time {value[-10:]} is not a valid date and time") from None
+        raise _bad(field, f"local date/time {value} is not a valid date and time") from None
 
 
 def _batch(msg: Message, profile: Profile, where: str) -> None:
