@@ -47,7 +47,7 @@ from iso8583.host.rules import (
 )
 from iso8583.host.validate import check_request
 from iso8583.keys import Key
-from iso8583.masking import mask_pan, scrub_pans
+from iso8583.masking import mask_pan, scrub_sensitive
 from iso8583.message import Message
 from iso8583.pin import decrypt_pin_block
 from iso8583.spec import Spec
@@ -226,7 +226,7 @@ class HostEngine:
             with store.transaction(self):
                 return self._handle(bytes(payload), when, summarize)
         except Exception as exc:  # last line of defence: the host must keep serving
-            reason = scrub_pans(f"{type(exc).__name__}: {exc}")
+            reason = scrub_sensitive(f"{type(exc).__name__}: {exc}")
             return HandleResult(None, close=True, summary=f"internal error ({reason}) -> close")
         finally:
             self._card_memo = None  # card data lives no longer than its request
@@ -274,7 +274,7 @@ class HostEngine:
 
     def _format_error(self, partial: object, exc: Exception) -> HandleResult:
         """Answer 30 with whatever identifying fields could be read, or give up on the link."""
-        reason = scrub_pans(str(exc))
+        reason = scrub_sensitive(str(exc))
         if not isinstance(partial, Message) or not _is_request_mti(partial.mti):
             return HandleResult(None, close=True, summary=f"undecodable ({reason}) -> close")
         resp = Response(kind=Kind.SALE, stan=str(partial.get(11, "")), response_code="30")
@@ -623,7 +623,7 @@ class HostEngine:
         if req.pin_block is not None:
             parts.append("pin=yes")
         if req.qr and req.kind in (Kind.QR_ORDER, Kind.QR_QUERY, Kind.QR_SIMULATE):
-            parts.append(f"qr={scrub_pans(req.qr)}")  # order references; CPM codes stay out
+            parts.append(f"qr={scrub_sensitive(req.qr)}")  # order references; CPM codes stay out
         parts += ["->", reply_mti, outcome.code, response_text(outcome.code)]
         if outcome.auth_code:
             parts.append(f"auth={outcome.auth_code}")

@@ -41,7 +41,7 @@ from iso8583.framing import Frame, StreamFramer
 from iso8583.host.engine import HostEngine
 from iso8583.host.listener import Listener, RateLimitedLog
 from iso8583.host.sniff import head_size, implausible_start
-from iso8583.masking import scrub_pans
+from iso8583.masking import scrub_sensitive
 
 __all__ = ["HostServer"]
 
@@ -368,7 +368,7 @@ class _Connection(asyncio.Protocol):
 
 
 def _reason(exc: BaseException) -> str:
-    return scrub_pans(f"{type(exc).__name__}: {exc}")
+    return scrub_sensitive(f"{type(exc).__name__}: {exc}")
 
 
 class HostServer:
