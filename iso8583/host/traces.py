@@ -73,9 +73,7 @@ def sample_traces(spec_name: str) -> list[Trace]:
     wire = profile.response_from_message(spec.codec.unpack(reply), Kind.SIGNON).keys
     assert wire is not None
     keys = open_session_keys(wire, TEST_TMK)
-    sale = req(
-        Kind.SALE, "000002", amount=1000, pan=SAMPLE_PAN, expiry="3012", entry_mode="012"
-    )
+    sale = req(Kind.SALE, "000002", amount=1000, pan=SAMPLE_PAN, expiry="3012", entry_mode="012")
     exchange("sale 10.00", sale)
     original = Original(Kind.SALE, stan="000002", local_time=SAMPLE_TIME, batch="000001")
     exchange("reversal of the sale", req(Kind.REVERSAL, "000003", amount=1000, original=original))
@@ -99,7 +97,9 @@ def _required_table() -> str:
         "card": "2 / 35 / 55",
         "qr": "59",
     }
-    layouts = {n: dialect_fields(profile_for(get_spec(n))) for n in ("iso87ascii", "iso93ascii", "cup")}
+    layouts = {
+        n: dialect_fields(profile_for(get_spec(n))) for n in ("iso87ascii", "iso93ascii", "cup")
+    }
     rows: list[tuple[str, ...]] = [("kind", "iso87ascii / iso87binary", "iso93ascii", "cup")]
     for kind, items in REQUIRED.items():
         cells = []

@@ -31,7 +31,9 @@ def test_the_tables_are_those_of_the_code() -> None:
 def _traces(dialect: str) -> dict[str, bytes]:
     section = _generated().split(f"#### {dialect}\n", 1)[1].split("#### ", 1)[0]
     blocks = re.findall(r"^(.+?), (request|response):\n\n```\n([0-9A-F\n]+)```", section, re.M)
-    return {f"{label} {what}": bytes.fromhex(hexed.replace("\n", "")) for label, what, hexed in blocks}
+    return {
+        f"{label} {what}": bytes.fromhex(hexed.replace("\n", "")) for label, what, hexed in blocks
+    }
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
