@@ -76,9 +76,13 @@ class _Terminal:
 
     def request(self, kind: Kind, **kw: object) -> Request:
         return Request(
-            kind, stan=f"{next(_STANS) % 1_000_000:06d}", local_time=datetime.now().replace(microsecond=0),
-            terminal_id=self.tid, merchant_id="MERCHANT0000001", **kw,
-        )  # type: ignore[arg-type]  # fmt: skip
+            kind,
+            stan=f"{next(_STANS) % 1_000_000:06d}",
+            local_time=datetime.now().replace(microsecond=0),
+            terminal_id=self.tid,
+            merchant_id="MERCHANT0000001",
+            **kw,  # type: ignore[arg-type]
+        )
 
     def frame(self, req: Request) -> bytes:
         msg = PROFILE.request_to_message(req)
