@@ -93,8 +93,8 @@ def state_file_for(directory: Path, spec_name: str) -> Path:
 
 def _unusable(path: Path, why: str) -> HostStateError:
     return HostStateError(
-        f"host state {path} {why}; restore it from a backup, or delete it to start the host "
-        "afresh (its ledger, batches and terminal keys are then forgotten)"
+        f"host state {path} {why}; restore it from a backup if you have one, or delete it to "
+        "start the host afresh (its ledger, batches and terminal keys are then forgotten)"
     )
 
 

@@ -70,7 +70,7 @@ def test_an_empty_or_unreadable_state_is_an_error_naming_the_file(
     message = str(err.value)
     assert str(_file(state)) in message
     assert what in message
-    assert "restore it from a backup, or delete it" in message
+    assert "restore it from a backup if you have one, or delete it" in message
     assert _file(state).read_bytes() == content  # untouched: nothing reset
 
 
