@@ -19,20 +19,24 @@ def test_a_restarted_host_with_state_keeps_its_ledger_and_never_repeats_an_rrn(
     state = tmp_path / "host.db"
     spec = get_spec("iso87ascii")
     rrns = []
-    with host_process(tmp_path / "1", "--state", str(state)) as host:
-        with HostClient(host.address, spec) as client:
-            client.signon()
-            sale_req, sale = client.sale(2500)
-            rrns.append(sale.rrn)
-            keys = client.keys
-    with host_process(tmp_path / "2", "--state", str(state)) as host:
-        with HostClient(host.address, spec) as client:
-            client.keys = keys  # the host kept them
-            original = client.original_of(sale_req, sale)
-            void = client.exchange(client.request(Kind.VOID, amount=2500, original=original))
-            assert void.response_code == "00"
-            rrns.append(void.rrn)
-            rrns.append(client.sale(100)[1].rrn)
+    with (
+        host_process(tmp_path / "1", "--state", str(state)) as host,
+        HostClient(host.address, spec) as client,
+    ):
+        client.signon()
+        sale_req, sale = client.sale(2500)
+        rrns.append(sale.rrn)
+        keys = client.keys
+    with (
+        host_process(tmp_path / "2", "--state", str(state)) as host,
+        HostClient(host.address, spec) as client,
+    ):
+        client.keys = keys  # the host kept them
+        original = client.original_of(sale_req, sale)
+        void = client.exchange(client.request(Kind.VOID, amount=2500, original=original))
+        assert void.response_code == "00"
+        rrns.append(void.rrn)
+        rrns.append(client.sale(100)[1].rrn)
     assert len(set(rrns)) == 3
 
 
