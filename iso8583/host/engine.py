@@ -201,7 +201,8 @@ class HostEngine:
         self._keys.move_to_end(terminal_id)
         self._key_changes.add(terminal_id)
         while len(self._keys) > self.max_terminals:
-            self._keys.popitem(last=False)  # stays in a store; gone from memory only
+            evicted, _ = self._keys.popitem(last=False)
+            self._key_changes.add(evicted)  # and from the store: it signs on again
 
     def _keys_of(self, terminal_id: str) -> WorkingKeys | None:
         keys = self._keys.get(terminal_id)

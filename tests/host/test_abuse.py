@@ -84,3 +84,18 @@ def test_per_terminal_keys_are_bounded() -> None:
         assert host.engine.has_keys("T0000119")
         assert not host.engine.has_keys("T0000000")
     assert engine.max_terminals == 50
+
+
+def test_evicted_terminal_keys_leave_the_state_file_too(tmp_path: Path) -> None:
+    import sqlite3
+
+    from iso8583.host.state import state_file_for
+
+    with EmbeddedHost("iso87ascii", state_dir=tmp_path) as host:
+        host.engine.max_terminals = 5
+        for i in range(12):
+            with HostClient(host.address, host.spec, tid=f"T{i:07d}") as c:
+                c.signon()
+    with sqlite3.connect(state_file_for(tmp_path, "iso87ascii")) as db:
+        tids = sorted(r[0] for r in db.execute("SELECT tid FROM keys"))
+    assert tids == [f"T{i:07d}" for i in range(7, 12)]
