@@ -162,10 +162,12 @@ class HostStateStore:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -174,18 +176,19 @@ class HostStateStore:
     @contextmanager
     def transaction(self, engine: HostEngine) -> Iterator[None]:
         """Lock, bring ``engine`` up to date, let it decide, write what changed, commit."""
-        with self._write():
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._version:
-                self.load(engine)
-                self._version = version
-            try:
+        try:
+            with self._write():
+                version = self._db.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._version:
+                    self.load(engine)
+                    self._version = version
                 yield
-            except BaseException:
-                # What was decided is rolled back: forget it in memory too.
-                self._version = None
-                raise
-            self._flush(engine)
+                self._flush(engine)
+        except BaseException:
+            # Nothing of this request was committed: memory is read again from the file
+            # before the next one, so it never holds what the file does not.
+            self._version = None
+            raise
 
     # --- reading -----------------------------------------------------------------------------
     def load(self, engine: HostEngine) -> None:

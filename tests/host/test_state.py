@@ -7,6 +7,7 @@ import pickle
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,28 @@ def test_concurrent_pay_commands_on_one_data_dir(tmp_path: Path) -> None:
     body = json.loads(out.strip().splitlines()[-1])
     assert (settle.returncode, body["response_code"]) == (0, "00"), (out, err)
     assert body.get("uploaded") in (0, None, False), "settlement needed a batch upload"
+
+
+def test_a_failed_commit_leaves_memory_as_the_file_says(tmp_path: Path) -> None:
+    """A request whose transaction fails is forgotten in memory too (no phantom entries)."""
+    from iso8583.dialects import get_spec
+    from iso8583.host import HostEngine, HostStateStore
+
+    spec = get_spec("iso87ascii")
+    store = HostStateStore(_file(tmp_path), spec.name)
+    engine = HostEngine(spec)
+    engine.attach(store)
+
+    def failing_request() -> None:
+        with store.transaction(engine):
+            engine.ledger.record(
+                tid="T", stan="000001", batch="000001", kind=Kind.SALE, amount=1, pan=None,
+                now=datetime(2026, 1, 1),
+            )  # fmt: skip
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    with store.transaction(engine):
+        assert engine.ledger.entries() == []
+    store.close()
