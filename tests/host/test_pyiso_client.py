@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from tests.iso8583.test_pyiso8583_diff import (
 )
 
 CLIENT = Path(__file__).with_name("pyiso_client.py")
-PACKAGES = (f"pyiso8583=={PYISO_VERSION}", "cryptography>=43")
+# The same cryptography as ours: pip takes it from its wheel cache, no second download.
+PACKAGES = (f"pyiso8583=={PYISO_VERSION}", f"cryptography=={version('cryptography')}")
 
 
 def _client_python(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
