@@ -7,7 +7,6 @@ as a real one would be; ``f`` swipes it as a fallback after a (simulated) chip f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -26,18 +25,10 @@ from terminal.tui.screens.base import PosScreen
 
 __all__ = ["CardScreen", "card_from_text"]
 
-_MANUAL = re.compile(r"\s*(\d{12,19})\s+(\d{4})\s*")
-
 
 def card_from_text(text: str) -> CardInput:
     """Reader output or a track 2 string; ``PAN YYMM`` is a keyed (manual) entry."""
-    manual = _MANUAL.fullmatch(text)
-    if manual:
-        return CardInput.manual(manual.group(1), manual.group(2))
-    try:
-        return CardInput.swipe(text)
-    except TerminalError:
-        return CardInput.track2(text)
+    return CardInput.from_text(text)
 
 
 class CardScreen(PosScreen[CardInput | None]):
