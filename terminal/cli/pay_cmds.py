@@ -33,6 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from iso8583 import Iso8583Error
+from terminal.cli.devices_opts import (
+    AttachedDevices,
+    DevicePrint,
+    add_device_options,
+    open_devices,
+    print_receipt,
+    wait_for_card,
+    wait_for_code,
+)
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.config import TerminalConfig
 from terminal.core.errors import TerminalError
@@ -58,7 +67,7 @@ EXIT_DECLINED = 1
 EXIT_BAD_INPUT = 2
 EXIT_HOST = 3
 
-_Op = Callable[[TerminalService], Awaitable[TxnResult]]
+_Op = Callable[[TerminalService, AttachedDevices], Awaitable[TxnResult]]
 
 
 class _Usage(InputError):
@@ -74,7 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     common.add_argument("--data-dir", help="terminal data directory (default: per-user)")
     common.add_argument("--json", action="store_true", help="print one JSON object")
-    common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
+    common.add_argument(
+        "--timeout", type=float, help="seconds to wait for each answer (and for a swipe/scan)"
+    )
+    add_device_options(common)
     amount = argparse.ArgumentParser(add_help=False)
     amount.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
     card = argparse.ArgumentParser(add_help=False)
@@ -110,7 +122,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         op = ops.add_parser(name, parents=parents, help=text, description=text)
         op.set_defaults(func=cmd_pay)
         if name == "qr-cpm":
-            op.add_argument("--code", required=True, help="payment code as scanned")
+            op.add_argument("--code", help="payment code as scanned (or scan it: --scanner)")
         if name == "qr-mpm":
             op.add_argument("--render", action="store_true", help="draw the QR with half blocks")
             op.add_argument(
@@ -166,8 +178,11 @@ def _card(args: argparse.Namespace, *, required: bool = True) -> CardInput | Non
         if not args.expiry:
             raise _Usage("--pan needs --expiry YYMM")
         return CardInput.manual(args.pan, args.expiry)
-    if required:
-        raise _Usage("give a card: --card NAME, --track2 T, --track DATA or --pan P --expiry YYMM")
+    if required and not getattr(args, "reader", None):
+        raise _Usage(
+            "give a card: --card NAME, --track2 T, --track DATA, --pan P --expiry YYMM, "
+            "or swipe it on --reader URL"
+        )
     return None
 
 
@@ -193,13 +208,11 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
     pin = getattr(args, "pin", None)
     if name in ("sale", "preauth"):
         amount, card = _amount(args), _card(args)
-        assert card is not None
         method = "sale" if name == "sale" else "preauth"
-        return lambda t: getattr(t, method)(amount, card, pin)
+        return lambda t, d: _with_card(args, d, card, lambda c: getattr(t, method)(amount, c, pin))
     if name == "balance":
         card = _card(args)
-        assert card is not None
-        return lambda t: t.balance(card, pin)
+        return lambda t, d: _with_card(args, d, card, lambda c: t.balance(c, pin))
     if name in ("void", "completion", "refund"):
         ref = _ref(args)
         amount = _amount(args) if name != "void" else 0
@@ -207,21 +220,44 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
             card = _card(args, required=False)
             if card is None:
                 raise _Usage("refund needs --stan/--rrn/--id or a card")
-            return lambda t: t.refund(card, amount)
+            return lambda t, d: t.refund(card, amount)
         if ref is None:
             raise _Usage(f"{name} needs --stan N, --rrn R or --id JOURNAL_ID")
         if name == "void":
-            return lambda t: t.void(ref)
+            return lambda t, d: t.void(ref)
         if name == "refund":
-            return lambda t: t.refund(ref, amount)
-        return lambda t: t.completion(ref, amount)
+            return lambda t, d: t.refund(ref, amount)
+        return lambda t, d: t.completion(ref, amount)
     if name == "qr-cpm":
         amount = _amount(args)
-        return lambda t: t.qr_cpm(amount, args.code)
+        if not args.code and not args.scanner:
+            raise _Usage("qr-cpm needs --code CODE, or --scanner URL to scan it")
+        return lambda t, d: _with_code(args, d, lambda code: t.qr_cpm(amount, code))
     if name == "qr-mpm":
         amount = _amount(args)
-        return lambda t: _qr_mpm(t, amount, args)
-    return lambda t: getattr(t, name)()  # settle, signon, echo
+        return lambda t, d: _qr_mpm(t, amount, args)
+    return lambda t, d: getattr(t, name)()  # settle, signon, echo
+
+
+async def _with_card(
+    args: argparse.Namespace,
+    devices: AttachedDevices,
+    card: CardInput | None,
+    run: Callable[[CardInput], Awaitable[TxnResult]],
+) -> TxnResult:
+    """``run`` with the given card, or with the next swipe on the attached reader."""
+    if card is None:
+        card = await wait_for_card(args, devices)
+    return await run(card)
+
+
+async def _with_code(
+    args: argparse.Namespace,
+    devices: AttachedDevices,
+    run: Callable[[str], Awaitable[TxnResult]],
+) -> TxnResult:
+    code = args.code or await wait_for_code(args, devices)
+    return await run(code)
 
 
 async def _qr_mpm(terminal: TerminalService, amount: int, args: argparse.Namespace) -> TxnResult:
@@ -266,15 +302,20 @@ async def _host(
 
 async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    with TerminalStore(data_dir) as store:
+    devices = open_devices(args)
+    with TerminalStore(data_dir) as store, devices:
         async with _host(args, config, spec, data_dir) as live:
             terminal = TerminalService(live, store, spec=spec)
             await terminal.start()
             try:
-                result = await op(terminal)
-                _print(result, args.json)
+                result = await op(terminal, devices)
+                printed: DevicePrint | None = None
                 if result.receipt_text and result.journal_id is not None:
-                    terminal.record_print(result.journal_id, "merchant")
+                    if devices.printer is not None:
+                        printed = await print_receipt(devices.printer, store, result, config)
+                    else:
+                        terminal.record_print(result.journal_id, "merchant")
+                _print(result, args.json, printed)
             finally:
                 await terminal.stop()
     if result.error:
@@ -289,7 +330,7 @@ def _money(value: int | None, currency: str) -> str | None:
     return format_amount(value, Currency.lookup(currency).exponent)
 
 
-def _print(result: TxnResult, as_json: bool) -> None:
+def _print(result: TxnResult, as_json: bool, printed: DevicePrint | None = None) -> None:
     if as_json:
         body: dict[str, Any] = {
             "approved": result.approved,
@@ -312,6 +353,8 @@ def _print(result: TxnResult, as_json: bool) -> None:
         }
         if result.order_ref:
             body["order_ref"] = result.order_ref
+        if printed is not None:
+            body["printed"] = printed.as_json()
         if result.totals is not None:
             t = result.totals
             body["totals"] = {
@@ -322,8 +365,12 @@ def _print(result: TxnResult, as_json: bool) -> None:
             }
             body["uploaded"] = result.uploaded
         print(json.dumps(body, ensure_ascii=False), flush=True)
+        if printed is not None and printed.error:
+            print(f"warning: {printed.message()}", file=sys.stderr, flush=True)
         return
-    if result.receipt_text:
+    if printed is not None:
+        print(printed.message(), file=sys.stdout if printed.ok else sys.stderr, flush=True)
+    elif result.receipt_text:
         print(result.receipt_text, end="", flush=True)
     parts = [result.kind.value.upper(), result.response_text or "NO ANSWER"]
     if result.response_code:

@@ -54,7 +54,7 @@ _CONDITIONS = (
 def _receipt_bytes(job: Any, profile: str, columns: int | None) -> bytes:
     """ESC/POS bytes of a print job (anything with ``receipt`` and optional ``width``)."""
     receipt: Receipt = job.receipt
-    width = getattr(job, "width", None) or columns
+    width = columns or getattr(job, "width", None)
     return render_escpos(receipt, profile=profile, columns=width)
 
 
