@@ -89,18 +89,22 @@ class EscPosInterpreter:
         self.current = PrintedReceipt()
         self.done: list[PrintedReceipt] = []
         self.unknown = 0
+        self._qr_data = ""
 
     def feed(self, data: bytes) -> list[PrintedReceipt]:
         """Interpret ``data``; returns the receipts completed (cut) by it."""
         self._buf += data
         while self._buf:
+            job = self.current
             used = self._step()
             if used == 0:
                 break  # an incomplete command: wait for more bytes
             chunk = bytes(self._buf[:used])
             del self._buf[:used]
+            if chunk[:2] == b"\x1b@":
+                job = self.current  # ESC @ starts the next job
             if not (chunk[:2] == b"\x10\x04" or chunk[:2] == b"\x1d\x72"):
-                self.current.raw += chunk
+                job.raw += chunk
         done, self.done = self.done, []
         return done
 
@@ -259,7 +263,7 @@ class EscPosInterpreter:
         if len(data) >= 3 and data[0] == 49 and data[1] == 0x50:
             self._qr_data = data[3:].decode("latin-1")
         elif len(data) >= 2 and data[0] == 49 and data[1] == 0x51:
-            self._placeholder(f"[QR {getattr(self, '_qr_data', '')}]")
+            self._placeholder(f"[QR {self._qr_data}]")
 
     def _placeholder(self, text: str) -> None:
         self._flush_text()
