@@ -65,6 +65,13 @@ def _wait(args: argparse.Namespace) -> float:
     return args.timeout if getattr(args, "timeout", None) else DEFAULT_WAIT
 
 
+async def _until_online(device: Any) -> None:
+    """Prompt only once the port is open: bytes sent before that are flushed by the open."""
+    if not await asyncio.to_thread(device.wait_online, 3.0):
+        reason = device.line.last_error or "not answering"
+        print(f"{device.url} is offline ({reason}); waiting for it", file=sys.stderr, flush=True)
+
+
 async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> CardInput:
     """The next good swipe on the reader (read errors are reported and waited past)."""
     reader = devices.reader
@@ -85,8 +92,10 @@ async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> C
 
 async def wait_for_code(args: argparse.Namespace, devices: AttachedDevices) -> str:
     scanner = devices.scanner
-    print(f"scan the customer's code on {scanner.url} ...", file=sys.stderr, flush=True)
-    return await asyncio.to_thread(scanner.wait_code, _wait(args))
+    await _until_online(scanner)
+    with scanner.expect_code() as expectation:
+        print(f"scan the customer's code on {scanner.url} ...", file=sys.stderr, flush=True)
+        return await asyncio.to_thread(expectation.wait, _wait(args))
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ class DevicePrint:
             return f"{self.copy} receipt printed on {self.url}"
         return (
             f"{self.copy} receipt NOT printed ({self.error}); it is kept in the journal: "
-            f"posemu journal reprint --id {self.journal_id}"
+            f"posemu journal reprint {self.journal_id}"
         )
 
     def as_json(self) -> dict[str, str]:

@@ -4,8 +4,12 @@ The merchant-facing flow: list what was never printed (``--unprinted``) or narro
 time, amount, STAN or RRN; ``show`` one entry with its slip; ``reprint`` it, marked as a
 DUPLICATE, which is recorded in the journal as one more copy. Only masked PANs are shown.
 
+``reprint --printer URL`` prints the DUPLICATE on an ESC/POS printer (pyserial URL or
+``file:PATH``) and records that copy as printed, or as failed with the printer's reason.
+
 Exit status: 0 done, 1 nothing found (no such entry, no data directory), 2 bad arguments or
-any other error; always one line on stderr, never a traceback.
+any other error, 4 the printer did not print the duplicate (recorded as a failed copy);
+always one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final
 
 from terminal.core.errors import TerminalError
@@ -95,6 +100,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "reprint", parents=[common, target], help="print a DUPLICATE of an entry's receipt"
     )
     rep.add_argument("--copy", default="customer", help="merchant or customer (default)")
+    rep.add_argument("--printer", metavar="URL", help="ESC/POS printer: pyserial URL or file:PATH")
     rep.set_defaults(func=_guarded(cmd_reprint))
 
 
@@ -349,6 +355,10 @@ def _now_for(receipt: Receipt) -> datetime:
     return max(current, receipt.timestamp)
 
 
+#: The printer could not print the duplicate (it is recorded as a failed copy).
+EXIT_DEVICE = 4
+
+
 def cmd_reprint(args: argparse.Namespace) -> int:
     """Print a DUPLICATE slip and record it as one more copy of the entry's receipt."""
     width = _width_arg(args.width)
@@ -361,6 +371,10 @@ def cmd_reprint(args: argparse.Namespace) -> int:
         if receipt.copy is not wanted:
             receipt = replace(receipt, copy=wanted)
         reprinted_at = _now_for(receipt)
+        if args.printer:
+            return _reprint_on_device(
+                args, store, entry.id or 0, receipt.as_duplicate(reprinted_at), width
+            )
         text = render_text(receipt.as_duplicate(reprinted_at), width)
         if args.json:
             out = {"id": entry.id, "copy": args.copy, "reprinted_at": reprinted_at.isoformat()}
@@ -377,4 +391,37 @@ def cmd_reprint(args: argparse.Namespace) -> int:
                 printed_at=reprinted_at,
             ),
         )
+    return 0
+
+
+def _reprint_on_device(
+    args: argparse.Namespace, store: TerminalStore, journal_id: int, receipt: Receipt, width: int
+) -> int:
+    """The DUPLICATE on a real printer; the journal gets the copy as printed or failed."""
+    from terminal.core.devices import PrinterError
+    from terminal.devices.attached import AttachedDevices
+
+    printer = AttachedDevices.from_urls(printer=args.printer).printer
+    job = SimpleNamespace(receipt=receipt, width=width, copy=args.copy, duplicate=True)
+    error = ""
+    try:
+        printer.print_job(job)
+    except PrinterError as exc:
+        error = exc.reason
+    finally:
+        printer.stop()
+    status = PrintStatus.FAILED if error else PrintStatus.PRINTED
+    when = receipt.reprinted_at if not error else None
+    record = ReceiptCopyRecord(args.copy, status, duplicate=True, printed_at=when, error=error)
+    store.journal.add_copy(journal_id, record)
+    out = {"id": journal_id, "copy": args.copy, "status": status.value, "printer": args.printer}
+    if error:
+        out["error"] = error
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    elif not error:
+        print(f"DUPLICATE of entry {journal_id} ({args.copy} copy) printed on {args.printer}")
+    if error:
+        print(f"error: DUPLICATE not printed: {error}", file=sys.stderr, flush=True)
+        return EXIT_DEVICE
     return 0

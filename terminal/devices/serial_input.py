@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from terminal.core.devices import DeviceRole, DeviceTimeout, EmitEvent
 from terminal.devices.serial_link import Backoff, DeviceUrl, SerialLine
 
-__all__ = ["InputDevice"]
+__all__ = ["Expectation", "InputDevice"]
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class InputDevice(Generic[T]):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._online = threading.Event()  # the port is open and being read
         self.last_event = ""
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -58,6 +59,7 @@ class InputDevice(Generic[T]):
 
     def stop(self) -> None:
         self._stop.set()
+        self._online.clear()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
@@ -66,6 +68,11 @@ class InputDevice(Generic[T]):
     @property
     def state(self) -> str:
         return self.line.state
+
+    def wait_online(self, timeout: float) -> bool:
+        """True once the port is open and read (what was sent before that is flushed)."""
+        self.start()
+        return self._online.wait(timeout)
 
     # --- consumers ------------------------------------------------------------------------
 
@@ -79,17 +86,15 @@ class InputDevice(Generic[T]):
 
         return unsubscribe
 
+    def _expect(self, accept: Callable[[T], bool], what: str) -> Expectation[T]:
+        """Start listening now (so nothing read from here on is missed); wait later."""
+        self.start()
+        return Expectation(self, accept, what)
+
     def _wait(self, accept: Callable[[T], bool], timeout: float | None, what: str) -> T:
         """Block for the next item ``accept`` takes (starting the device if needed)."""
-        self.start()
-        box: queue.Queue[T] = queue.Queue()
-        unsubscribe = self.subscribe(lambda item: box.put(item) if accept(item) else None)
-        try:
-            return box.get(timeout=timeout)
-        except queue.Empty:
-            raise DeviceTimeout(self.name, f"no {what} within {timeout:g} s") from None
-        finally:
-            unsubscribe()
+        with self._expect(accept, what) as expectation:
+            return expectation.wait(timeout)
 
     def _deliver(self, items: list[T]) -> None:
         with self._lock:
@@ -113,9 +118,11 @@ class InputDevice(Generic[T]):
                     line.wait_retry(self._stop)
                     continue
                 self._reset()
+                self._online.set()
             try:
                 data = line.read()
             except Exception as exc:  # the port vanished or failed mid-read
+                self._online.clear()
                 self._deliver(self._flush())
                 line.lost(exc)
                 continue
@@ -142,3 +149,29 @@ class InputDevice(Generic[T]):
 
     def _note(self, item: T) -> None:
         """Remember the last thing read, for the devices panel."""
+
+
+class Expectation(Generic[T]):
+    """A wait for the next accepted item, listening from its creation until closed."""
+
+    def __init__(self, device: InputDevice[T], accept: Callable[[T], bool], what: str) -> None:
+        self._name, self._what = device.name, what
+        self._box: queue.Queue[T] = queue.Queue()
+        self._unsubscribe = device.subscribe(
+            lambda item: self._box.put(item) if accept(item) else None
+        )
+
+    def wait(self, timeout: float | None) -> T:
+        try:
+            return self._box.get(timeout=timeout)
+        except queue.Empty:
+            raise DeviceTimeout(self._name, f"no {self._what} within {timeout:g} s") from None
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def __enter__(self) -> Expectation[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -18,7 +18,7 @@ from terminal.core.devices import (
     ReaderOutcome,
 )
 from terminal.core.reader_text import ReaderFraming, ReaderStream, SwipeFailed, SwipeRead
-from terminal.devices.serial_input import InputDevice
+from terminal.devices.serial_input import Expectation, InputDevice
 from terminal.devices.serial_link import Backoff, parse_device_url
 
 __all__ = ["READER_OPTIONS", "SerialCardReader"]
@@ -51,9 +51,12 @@ class SerialCardReader(InputDevice[ReaderOutcome]):
         self._stream = ReaderStream(framing)
 
     def wait_swipe(self, timeout: float | None) -> SwipeRead:
-        found = self._wait(lambda item: isinstance(item, SwipeRead), timeout, "swipe")
-        assert isinstance(found, SwipeRead)
-        return found
+        with self.expect_swipe() as expectation:
+            return expectation.wait(timeout)  # type: ignore[return-value]
+
+    def expect_swipe(self) -> Expectation[ReaderOutcome]:
+        """Listen for the next good swipe from now on; ``.wait(timeout)`` for it."""
+        return self._expect(lambda item: isinstance(item, SwipeRead), "swipe")
 
     def _feed(self, data: bytes) -> list[ReaderOutcome]:
         return self._stream.feed(data)

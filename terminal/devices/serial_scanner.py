@@ -8,7 +8,7 @@ without a terminator is noise and discarded, so a jammed scanner cannot fill mem
 from __future__ import annotations
 
 from terminal.core.devices import DeviceError, DeviceRole, EmitEvent
-from terminal.devices.serial_input import InputDevice
+from terminal.devices.serial_input import Expectation, InputDevice
 from terminal.devices.serial_link import Backoff, parse_device_url
 
 __all__ = ["ScanLines", "SerialCodeScanner"]
@@ -63,6 +63,10 @@ class SerialCodeScanner(InputDevice[str]):
 
     def wait_code(self, timeout: float | None) -> str:
         return self._wait(lambda _code: True, timeout, "scan")
+
+    def expect_code(self) -> Expectation[str]:
+        """Listen for the next scan from now on; ``.wait(timeout)`` for it."""
+        return self._expect(lambda _code: True, "scan")
 
     def _feed(self, data: bytes) -> list[str]:
         return self._lines.feed(data)
