@@ -75,7 +75,7 @@ async def _until_online(device: Any) -> None:
 async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> CardInput:
     """The next good swipe on the reader (read errors are reported and waited past)."""
     reader = devices.reader
-    print(f"swipe a card on {reader.url} ...", file=sys.stderr, flush=True)
+    await _until_online(reader)
     unsubscribe = reader.subscribe(
         lambda item: (
             print(f"reader: {item.reason}; swipe again", file=sys.stderr, flush=True)
@@ -84,7 +84,9 @@ async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> C
         )
     )
     try:
-        read = await asyncio.to_thread(reader.wait_swipe, _wait(args))
+        with reader.expect_swipe() as expectation:  # listening before the prompt
+            print(f"swipe a card on {reader.url} ...", file=sys.stderr, flush=True)
+            read = await asyncio.to_thread(expectation.wait, _wait(args))
     finally:
         unsubscribe()
     return CardInput.from_swipe(read.swipe, chip_failed=bool(getattr(args, "fallback", False)))
