@@ -1,9 +1,10 @@
-"""``--reader``, ``--printer``, ``--scanner`` for the commands that run the terminal.
+"""``--reader`` and ``--scanner`` (``--printer`` is the receipt service's) for the commands
+that run the terminal, and the waits for a swipe or a scan.
 
 A command builds its :class:`AttachedDevices` from these options before it talks to the
 host, so a bad URL is an error before any money moves; a device that is unplugged is not:
-it goes offline and the command carries on without it (a receipt that cannot print is
-recorded as failed in the journal and can be reprinted).
+it goes offline (an event, a line on stderr) and the command waits for it to come back
+until its ``--timeout``.
 """
 
 from __future__ import annotations
@@ -11,51 +12,44 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from terminal.config import TerminalConfig
-from terminal.core.devices import PrinterError
-from terminal.core.journal import PrintStatus, ReceiptCopyRecord
+from terminal.core.events import DeviceEvent
 from terminal.core.reader_text import SwipeFailed
-from terminal.core.receipts import Receipt
 from terminal.devices.attached import AttachedDevices
-from terminal.engine import CardInput, TxnResult
+from terminal.engine import CardInput
 
 __all__ = [
     "AttachedDevices",
-    "DevicePrint",
-    "add_device_options",
+    "add_input_device_options",
     "open_devices",
-    "print_receipt",
+    "report_device_event",
     "wait_for_card",
     "wait_for_code",
 ]
 
 #: How long to wait for a swipe or a scan without --timeout.
 DEFAULT_WAIT = 60.0
-_URL_HELP = "pyserial URL (/dev/ttyUSB0, /dev/pts/N, socket://H:P, rfc2217://H:P, loop://)"
+_URL_HELP = "pyserial URL (/dev/ttyUSB0?baudrate=9600, /dev/pts/N, socket://H:P, rfc2217://H:P)"
 
 
-def add_device_options(p: argparse.ArgumentParser) -> None:
+def add_input_device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reader", metavar="URL", help=f"magnetic-stripe reader: {_URL_HELP}")
-    p.add_argument("--printer", metavar="URL", help="ESC/POS printer: a pyserial URL, or file:PATH")
     p.add_argument("--scanner", metavar="URL", help=f"QR / barcode scanner: {_URL_HELP}")
 
 
-def open_devices(args: argparse.Namespace) -> AttachedDevices:
+def open_devices(args: argparse.Namespace, *, printer: Any = None) -> AttachedDevices:
     return AttachedDevices.from_urls(
         reader=getattr(args, "reader", None),
-        printer=getattr(args, "printer", None),
         scanner=getattr(args, "scanner", None),
-        emit=_report,
+        printer=printer,
+        emit=report_device_event,
     )
 
 
-def _report(event: Any) -> None:
-    """Device events of a one-shot command: problems on stderr, the rest silent."""
-    if event.condition in ("online",):
+def report_device_event(event: DeviceEvent) -> None:
+    """Device events of a one-shot command: problems and recoveries on stderr."""
+    if event.condition == "online":
         return
     detail = f": {event.detail}" if event.detail else ""
     print(f"{event.role} {event.url}: {event.condition}{detail}", file=sys.stderr, flush=True)
@@ -98,61 +92,3 @@ async def wait_for_code(args: argparse.Namespace, devices: AttachedDevices) -> s
     with scanner.expect_code() as expectation:
         print(f"scan the customer's code on {scanner.url} ...", file=sys.stderr, flush=True)
         return await asyncio.to_thread(expectation.wait, _wait(args))
-
-
-@dataclass(frozen=True)
-class PrintJob:
-    receipt: Receipt
-    width: int
-    copy: str = "merchant"
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class DevicePrint:
-    """What happened to the copy sent to the printer."""
-
-    url: str
-    journal_id: int
-    copy: str
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-    def message(self) -> str:
-        if self.ok:
-            return f"{self.copy} receipt printed on {self.url}"
-        return (
-            f"{self.copy} receipt NOT printed ({self.error}); it is kept in the journal: "
-            f"posemu journal reprint {self.journal_id}"
-        )
-
-    def as_json(self) -> dict[str, str]:
-        status = PrintStatus.PRINTED if self.ok else PrintStatus.FAILED
-        out = {"copy": self.copy, "status": status.value, "printer": self.url}
-        if self.error:
-            out["error"] = self.error
-        return out
-
-
-async def print_receipt(
-    printer: Any, store: Any, result: TxnResult, config: TerminalConfig
-) -> DevicePrint:
-    """Print the merchant copy of ``result``: pending, then printed or failed, in the journal."""
-    journal_id = result.journal_id
-    assert journal_id is not None
-    entry = store.journal.get(journal_id)
-    receipt = Receipt.from_dict(entry.receipt)
-    store.journal.set_copy_status(journal_id, ReceiptCopyRecord("merchant", PrintStatus.PENDING))
-    job = PrintJob(receipt, config.receipt_width)
-    try:
-        await asyncio.to_thread(printer.print_job, job)
-    except PrinterError as exc:
-        record = ReceiptCopyRecord("merchant", PrintStatus.FAILED, error=exc.reason)
-        store.journal.set_copy_status(journal_id, record)
-        return DevicePrint(printer.url, journal_id, "merchant", exc.reason)
-    record = ReceiptCopyRecord("merchant", PrintStatus.PRINTED, printed_at=datetime.now())
-    store.journal.set_copy_status(journal_id, record)
-    return DevicePrint(printer.url, journal_id, "merchant")

@@ -1,4 +1,7 @@
-"""Ports for the devices a terminal talks to, and the events they raise.
+"""Ports for the input devices a terminal talks to, and a printer's real-time status.
+
+(The printer port, ``ReceiptPrinter``, is in :mod:`terminal.core.ports`; device events are
+``DeviceEvent`` in :mod:`terminal.core.events`.)
 
 The core only states what a card reader, a code scanner and a printer's status are; the
 adapters (serial lines, the emulated ones) live in :mod:`terminal.devices`. Readers and
@@ -11,19 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-from terminal.core.errors import TerminalError
+from terminal.core.errors import PrinterError, TerminalError
+from terminal.core.events import DeviceEvent
 from terminal.core.reader_text import SwipeFailed, SwipeRead
 
 __all__ = [
     "CardReader",
     "CodeScanner",
-    "DeviceCondition",
     "DeviceError",
-    "DeviceEvent",
-    "DeviceRole",
     "DeviceTimeout",
     "EmitEvent",
     "PrinterError",
@@ -32,32 +32,6 @@ __all__ = [
 ]
 
 ReaderOutcome = SwipeRead | SwipeFailed
-
-
-# Device events: the same shape as terminal.core.events' (kept here until the bus lands).
-class DeviceRole(StrEnum):
-    READER = "reader"
-    PRINTER = "printer"
-    SCANNER = "scanner"
-
-
-class DeviceCondition(StrEnum):
-    ONLINE = "online"
-    OFFLINE = "offline"
-    PAPER_OUT = "paper_out"
-    PAPER_NEAR_END = "paper_near_end"
-    COVER_OPEN = "cover_open"
-    READ_ERROR = "read_error"
-    RECOVERED = "recovered"
-
-
-@dataclass(frozen=True)
-class DeviceEvent:
-    role: DeviceRole
-    name: str
-    url: str
-    condition: DeviceCondition
-    detail: str = ""
 
 
 EmitEvent = Callable[[DeviceEvent], None]
@@ -74,10 +48,6 @@ class DeviceError(TerminalError):
 
 class DeviceTimeout(DeviceError):
     """Nothing was read from the device in the time allowed."""
-
-
-class PrinterError(DeviceError):
-    """A copy did not print; ``reason`` says why in a cashier's words ("paper out")."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from terminal.core.devices import DeviceEvent, EmitEvent
+from terminal.core.devices import EmitEvent
+from terminal.core.events import DeviceEvent
 
 __all__ = ["AttachedDevices", "DeviceRow"]
 
@@ -43,11 +44,14 @@ class AttachedDevices:
         cls,
         *,
         reader: str | None = None,
-        printer: str | None = None,
+        printer: str | Any = None,
         scanner: str | None = None,
         emit: EmitEvent | None = None,
     ) -> AttachedDevices:
-        """Parse every URL first (a bad one is an error before anything is opened)."""
+        """Parse every URL first (a bad one is an error before anything is opened).
+
+        ``printer`` is a URL, or a printer already built (``terminal.devices.open_printer``).
+        """
         devices = cls()
         if emit is not None:
             devices._listeners.append(emit)
@@ -55,15 +59,30 @@ class AttachedDevices:
             from terminal.devices.serial_reader import SerialCardReader
 
             devices.reader = SerialCardReader(reader, emit=devices.emit)
-        if printer:
-            from terminal.devices.serial_printer import open_printer
+        if isinstance(printer, str):
+            from terminal.devices import open_printer
 
-            devices.printer = open_printer(printer, emit=devices.emit)
+            devices.printer = open_printer(printer, publish=devices.emit)
+        elif printer is not None:
+            devices.printer = printer
         if scanner:
             from terminal.devices.serial_scanner import SerialCodeScanner
 
             devices.scanner = SerialCodeScanner(scanner, emit=devices.emit)
         return devices
+
+    def attach_to(self, runtime: Any) -> None:
+        """Hand the devices to a ``TerminalRuntime``: its receipt service prints on the
+        printer, its bus gets every device event, and the reader and scanner are listed in
+        ``runtime.devices.others`` for the front ends (and, later, the agent)."""
+        self.subscribe(runtime.bus.publish)
+        if self.printer is not None:
+            runtime.set_printer(self.printer)
+        for role in ("reader", "scanner"):
+            device = getattr(self, role)
+            if device is not None:
+                runtime.devices.others[role] = device
+        runtime.devices.others["attached"] = self
 
     def emit(self, event: DeviceEvent) -> None:
         with self._lock:
@@ -84,12 +103,14 @@ class AttachedDevices:
 
     def start(self) -> None:
         for device in self.all:
-            device.start()
+            if hasattr(device, "start"):
+                device.start()
 
     def stop(self) -> None:
         for device in self.all:
             with contextlib.suppress(Exception):
-                device.stop()
+                if hasattr(device, "stop"):
+                    device.stop()
 
     def rows(self) -> list[DeviceRow]:
         rows = []
@@ -98,7 +119,9 @@ class AttachedDevices:
             if device is None:
                 continue
             last = self._last(role)
-            rows.append(DeviceRow(role, device.url, device.state, last or device.last_event))
+            url = getattr(device, "url", device.name)
+            state = getattr(device, "state", "attached")
+            rows.append(DeviceRow(role, url, state, last or getattr(device, "last_event", "")))
         return rows
 
     def _last(self, role: str) -> str:

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from terminal.core.devices import DeviceRole, DeviceTimeout, EmitEvent
+from terminal.core.devices import DeviceTimeout, EmitEvent
+from terminal.core.events import DeviceRole
 from terminal.devices.serial_link import Backoff, DeviceUrl, SerialLine
 
 __all__ = ["Expectation", "InputDevice"]

@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from terminal.core.devices import (
-    DeviceCondition,
-    DeviceError,
-    DeviceEvent,
-    DeviceRole,
-    EmitEvent,
-)
+from terminal.core.devices import DeviceError, EmitEvent
+from terminal.core.events import DeviceCondition, DeviceEvent, DeviceRole
 
 if TYPE_CHECKING:
     import serial

@@ -10,7 +10,7 @@ URL options besides the serial settings: ``profile`` (python-escpos profile, def
 TM-T88V), ``columns`` (32, 42, 48), ``status=off`` for printers that never answer status
 (printing is then blind), ``settle`` (seconds to wait before the after-receipt check, for
 printers that answer status before they finish printing), ``poll`` (status poll interval,
-0 to disable). ``file:PATH`` appends each receipt's bytes to PATH instead.
+0 to disable).
 """
 
 from __future__ import annotations
@@ -19,17 +19,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from terminal.core.devices import (
-    DeviceCondition,
-    DeviceError,
-    DeviceRole,
-    EmitEvent,
-    PrinterError,
-    PrinterStatus,
-)
+from terminal.core.devices import DeviceError, EmitEvent, PrinterStatus
+from terminal.core.errors import PrinterError
+from terminal.core.events import DeviceCondition, DeviceRole
 from terminal.core.receipts import DEFAULT_PROFILE, Receipt, render_escpos
 from terminal.devices.escpos_status import (
     DLE_EOT,
@@ -40,7 +34,7 @@ from terminal.devices.escpos_status import (
 )
 from terminal.devices.serial_link import Backoff, DeviceUrl, SerialLine, parse_device_url
 
-__all__ = ["PRINTER_OPTIONS", "EscPosFilePrinter", "EscPosSerialPrinter", "open_printer"]
+__all__ = ["PRINTER_OPTIONS", "EscPosSerialPrinter"]
 
 PRINTER_OPTIONS = ("profile", "columns", "status", "settle", "poll")
 _STATUS_TIMEOUT = 0.5
@@ -139,33 +133,35 @@ class EscPosSerialPrinter:
         try:
             data = _receipt_bytes(job, self.profile, self.columns)
         except Exception as exc:  # a receipt the profile cannot render
-            raise PrinterError(self.name, f"cannot render: {exc}") from exc
+            raise PrinterError(f"cannot render: {exc}", printer=self.name) from exc
         self.print_bytes(data)
 
     def print_bytes(self, data: bytes) -> None:
         with self.line.lock:
             if not self.line.open():
-                raise PrinterError(self.name, f"printer offline ({self.line.last_error})")
+                raise PrinterError(f"printer offline ({self.line.last_error})", printer=self.name)
             before = self._checked("before printing")
             if before is not None and not before.can_print:
-                raise PrinterError(self.name, before.problem or "not ready")
+                raise PrinterError(before.problem or "not ready", printer=self.name)
             try:
                 self._write(data)
             except Exception as exc:
                 self.line.lost(exc)
-                raise PrinterError(self.name, f"printer lost while printing ({exc})") from exc
+                raise PrinterError(
+                    f"printer lost while printing ({exc})", printer=self.name
+                ) from exc
             if self.settle:
                 time.sleep(self.settle)
             after = self._checked("after printing")
             if after is not None and not after.can_print:
-                raise PrinterError(self.name, f"{after.problem} while printing")
+                raise PrinterError(f"{after.problem} while printing", printer=self.name)
             self.last_event = "printed"
 
     def query_status(self) -> PrinterStatus:
         """Ask the printer now; raises :class:`PrinterError` when it does not answer."""
         with self.line.lock:
             if not self.line.open():
-                raise PrinterError(self.name, f"printer offline ({self.line.last_error})")
+                raise PrinterError(f"printer offline ({self.line.last_error})", printer=self.name)
             status = self._checked("status")
             return status if status is not None else PrinterStatus()
 
@@ -181,7 +177,7 @@ class EscPosSerialPrinter:
             raise
         except Exception as exc:  # the port died under us
             self.line.lost(exc)
-            raise PrinterError(self.name, f"printer offline ({exc})") from exc
+            raise PrinterError(f"printer offline ({exc})", printer=self.name) from exc
         self._update(status)
         return status
 
@@ -204,11 +200,11 @@ class EscPosSerialPrinter:
                     self.gs_r = False
                     continue
                 self._no_answer()
-                raise PrinterError(self.name, "printer offline (no answer to status query)")
+                raise PrinterError("printer offline (no answer to status query)", printer=self.name)
             try:
                 status = decode(reply, status)
             except StatusReplyError as exc:
-                raise PrinterError(self.name, f"garbled status reply ({exc})") from exc
+                raise PrinterError(f"garbled status reply ({exc})", printer=self.name) from exc
         return status
 
     def _read_one(self, port: Any) -> int | None:
@@ -258,47 +254,3 @@ class EscPosSerialPrinter:
                             self._checked("poll")
                     finally:
                         self.line.lock.release()
-
-
-class EscPosFilePrinter:
-    """``--printer file:PATH``: each receipt's ESC/POS bytes appended to PATH."""
-
-    def __init__(self, url: DeviceUrl, *, name: str = "printer") -> None:
-        self.name = name
-        self.url = url.url
-        self.path = Path(url.path).expanduser()
-        opts = url.options
-        self.profile = opts.get("profile", DEFAULT_PROFILE)
-        self.columns = int(opts["columns"]) if opts.get("columns", "").isdigit() else None
-        self.status: PrinterStatus | None = None
-        self.last_event = ""
-        self.state = "file"
-
-    def start(self) -> None:
-        """Nothing to open until the first receipt."""
-
-    def stop(self) -> None:
-        """Nothing held open."""
-
-    def print_job(self, job: Any) -> None:
-        try:
-            data = _receipt_bytes(job, self.profile, self.columns)
-        except Exception as exc:
-            raise PrinterError(self.name, f"cannot render: {exc}") from exc
-        self.print_bytes(data)
-
-    def print_bytes(self, data: bytes) -> None:
-        try:
-            with self.path.open("ab") as out:
-                out.write(data)
-        except OSError as exc:
-            raise PrinterError(self.name, f"cannot write {self.path}: {exc.strerror}") from exc
-        self.last_event = f"appended {len(data)} bytes"
-
-
-def open_printer(url: str, *, emit: EmitEvent, name: str = "printer") -> Any:
-    """The printer a ``--printer`` URL names: a file, or ESC/POS over pyserial."""
-    parsed = parse_device_url(url, device=f"--printer {url}", device_options=PRINTER_OPTIONS)
-    if parsed.is_file:
-        return EscPosFilePrinter(parsed, name=name)
-    return EscPosSerialPrinter(parsed, emit=emit, name=name)

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from terminal.core.devices import (
-    DeviceCondition,
-    DeviceError,
-    DeviceRole,
-    EmitEvent,
-    ReaderOutcome,
-)
+from terminal.core.devices import DeviceError, EmitEvent, ReaderOutcome
+from terminal.core.events import DeviceCondition, DeviceRole
 from terminal.core.reader_text import ReaderFraming, ReaderStream, SwipeFailed, SwipeRead
 from terminal.devices.serial_input import Expectation, InputDevice
 from terminal.devices.serial_link import Backoff, parse_device_url

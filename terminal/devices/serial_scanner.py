@@ -7,7 +7,8 @@ without a terminator is noise and discarded, so a jammed scanner cannot fill mem
 
 from __future__ import annotations
 
-from terminal.core.devices import DeviceError, DeviceRole, EmitEvent
+from terminal.core.devices import DeviceError, EmitEvent
+from terminal.core.events import DeviceRole
 from terminal.devices.serial_input import Expectation, InputDevice
 from terminal.devices.serial_link import Backoff, parse_device_url
 

@@ -72,7 +72,7 @@ def test_sale_with_reader_and_printer_over_ptys(tmp_path: Path) -> None:
         body = json.loads(out)
         assert body["approved"]
         assert body["masked_pan"] == "476173******0010"
-        assert body["printed"]["status"] == "printed"
+        assert "not printed" not in err
         wait_until(lambda: "end of receipt 1" in printer.output())
         slip = printer.output()
         assert "476173******0010" in slip
@@ -103,9 +103,7 @@ def test_paper_out_records_failed_copy_then_duplicate(tmp_path: Path) -> None:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr  # the sale stands; the slip is owed
         body = json.loads(done.stdout)
-        assert body["printed"] == {
-            "copy": "merchant", "status": "failed", "printer": printer.path, "error": "paper out",
-        }  # fmt: skip
+        assert "receipt not printed: paper out" in done.stderr
         shown = json.loads(posemu("journal", "show", str(body["journal_id"]),
                                   "--json", "--data-dir", str(data)).stdout)  # fmt: skip
         copies = shown["copies"]

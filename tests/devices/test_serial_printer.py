@@ -9,7 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from terminal.core.devices import PrinterError, PrinterStatus
+from terminal.core.devices import PrinterStatus
+from terminal.core.errors import PrinterError
 from terminal.core.receipts import (
     Copy,
     Currency,
@@ -27,7 +28,8 @@ from terminal.devices.escpos_status import (
     encode_gs_r1,
 )
 from terminal.devices.serial_link import Backoff
-from terminal.devices.serial_printer import EscPosSerialPrinter, open_printer
+from terminal.devices import open_printer
+from terminal.devices.serial_printer import EscPosSerialPrinter
 from terminal.devices.sim.devices import PrinterSim
 from terminal.devices.sim.transport import TcpEnd, UrlEnd
 
@@ -204,13 +206,9 @@ def test_printer_over_socat_pty(socat_pair, events) -> None:
         bench.close()
 
 
-def test_file_printer_appends(tmp_path, events) -> None:
-    target = tmp_path / "receipts.bin"
-    printer = open_printer(f"file:{target}", emit=events)
-    printer.print_job(Job(receipt()))
-    printer.print_job(Job(receipt()))
-    data = target.read_bytes()
-    assert data.count(b"\x1b@") == 2
-    bad = open_printer(f"file:{tmp_path}/missing/dir/x.bin", emit=events)
-    with pytest.raises(PrinterError, match="cannot write"):
-        bad.print_job(Job(receipt()))
+def test_open_printer_picks_the_serial_adapter(events) -> None:
+    printer = open_printer("socket://127.0.0.1:9?baudrate=9600&poll=0", publish=events)
+    assert isinstance(printer, EscPosSerialPrinter)
+    with pytest.raises(PrinterError, match="offline"):
+        printer.print_job(Job(receipt()))  # nothing listens there: offline, not a traceback
+    events.wait_for("offline")
