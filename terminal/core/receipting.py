@@ -96,9 +96,7 @@ class ReceiptService:
             self.journal.add_copy(
                 journal_id, ReceiptCopyRecord(_name(wanted), PrintStatus.PENDING, duplicate=True)
             )
-            return self._run(
-                journal_id, receipt.as_duplicate(reprinted_at), wanted, duplicate=True
-            )
+            return self._run(journal_id, receipt.as_duplicate(reprinted_at), wanted, duplicate=True)
 
     def print_pending(self, journal_id: int) -> list[CopyOutcome]:
         """Print every original copy of an entry still pending (what the engine left for the

@@ -112,6 +112,14 @@ class AttachedDevices:
                 if hasattr(device, "stop"):
                     device.stop()
 
+    @property
+    def printer_state(self) -> str:
+        """The real printer's state for a status bar ("" when there is none)."""
+        printer = self.printer
+        if printer is None or not hasattr(printer, "line"):
+            return ""
+        return str(printer.state)
+
     def rows(self) -> list[DeviceRow]:
         rows = []
         for role, device in (("reader", self.reader), ("printer", self.printer),

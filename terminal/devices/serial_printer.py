@@ -235,6 +235,8 @@ class EscPosSerialPrinter:
         if was is None:
             was = PrinterStatus()
         for attr, condition, text in _CONDITIONS:
+            if attr == "paper_near_end" and status.paper_out:
+                continue  # implied by paper out; the worse news is the one to keep
             if getattr(status, attr) and not getattr(was, attr):
                 self.last_event = text
                 self.line.event(condition, text)

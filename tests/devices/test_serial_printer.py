@@ -20,6 +20,7 @@ from terminal.core.receipts import (
     ReceiptKind,
     ReceiptResult,
 )
+from terminal.devices import open_printer
 from terminal.devices.escpos_status import (
     StatusReplyError,
     decode_dle_eot,
@@ -28,7 +29,6 @@ from terminal.devices.escpos_status import (
     encode_gs_r1,
 )
 from terminal.devices.serial_link import Backoff
-from terminal.devices import open_printer
 from terminal.devices.serial_printer import EscPosSerialPrinter
 from terminal.devices.sim.devices import PrinterSim
 from terminal.devices.sim.transport import TcpEnd, UrlEnd
