@@ -336,12 +336,6 @@ class TerminalService:
         async with self._operation(ready=False) as runner:
             return await qrsession.cancel_order(runner, mpm)
 
-    async def _mpm_simulate(self, text: str) -> str:
-        try:
-            return await qrsession.simulate(self._running(), text)
-        except LinkError as exc:
-            raise HostUnavailableError(str(exc)) from exc
-
     # --- settlement and receipts ----------------------------------------------------------
     async def settle(self) -> TxnResult:
         """Close the batch: 0500 with the journal's totals; on 95 upload the batch and retry."""
