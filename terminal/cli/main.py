@@ -43,6 +43,9 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "devsim": Command(
+        "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
+    ),
 }
 
 #: Exception classes that mean "a problem in the user's terms": (module, class name). Checked
