@@ -50,7 +50,8 @@ class FleetView:
     def __init__(self) -> None:
         self.terminals: dict[str, TerminalView] = {}
 
-    def apply(self, body: dict[str, Any]) -> None:
+    def apply(self, body: dict[str, Any], *, retained: bool = False) -> None:
+        """Fold one report in; a retained heartbeat is history, so it says nothing of online."""
         tid = str(body.get("tid", ""))
         if not tid:
             return
@@ -63,8 +64,10 @@ class FleetView:
         if kind == "status":
             view.online = body.get("state") == "online"
         elif kind == "heartbeat":
-            view.online = True
+            view.online = view.online or not retained
             view.heartbeats += 1
+            if isinstance(body.get("open_faults"), list):
+                view.open_faults = {str(code): {} for code in body["open_faults"]}
             view.last_heartbeat = str(body.get("at", ""))
             if isinstance(body.get("outbox_depth"), int):
                 view.outbox_depth = body["outbox_depth"]
@@ -133,7 +136,7 @@ class Console:
             if not self.dedup.first_time(body["id"]):
                 continue
             body.setdefault("tid", parsed[0])
-            self.fleet.apply(body)
+            self.fleet.apply(body, retained=bool(message.retain))
             yield body
 
     async def send(

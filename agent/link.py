@@ -156,7 +156,8 @@ class AgentLink:
         while True:
             seq += 1
             body = report("heartbeat", self.identity, seq=seq, **self._health())
-            await client.publish(self.topics.of("heartbeat"), encode(body), qos=1)
+            # retained: a console that starts later sees each terminal's last health at once
+            await client.publish(self.topics.of("heartbeat"), encode(body), qos=1, retain=True)
             self.heartbeats_sent += 1
             await asyncio.sleep(self.heartbeat_interval)
 

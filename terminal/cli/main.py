@@ -43,11 +43,16 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "tms": Command("terminal.cli.tms_cmds", "TMS console: watch terminals, send remote commands"),
 }
 
 #: Exception classes that mean "a problem in the user's terms": (module, class name). Checked
 #: only if the module is already imported (an exception cannot come from an unloaded module).
-_OUR_ERRORS = (("iso8583.errors", "Iso8583Error"), ("terminal.core.errors", "TerminalError"))
+_OUR_ERRORS = (
+    ("iso8583.errors", "Iso8583Error"),
+    ("terminal.core.errors", "TerminalError"),
+    ("agent.errors", "AgentError"),
+)
 
 
 def _top_parser() -> argparse.ArgumentParser:
