@@ -169,7 +169,6 @@ class Agent:
         await self.link.stop()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:  # bounded: a broker that never answers the DISCONNECT cannot hang us
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks = []

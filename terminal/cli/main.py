@@ -43,6 +43,9 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "fleet": Command(
+        "terminal.cli.fleet_cmd", "many emulated terminals with agents (TMS load test)"
+    ),
     "tms": Command("terminal.cli.tms_cmds", "TMS console: watch terminals, send remote commands"),
 }
 

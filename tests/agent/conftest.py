@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agent.broker import EmbeddedBroker
-from tests.agent.brokers import MOSQUITTO, Mosquitto
+from agent.mosquitto import MOSQUITTO, Mosquitto
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import pytest
 
 from agent.broker import EmbeddedBroker
 from agent.console import Console
+from agent.mosquitto import Mosquitto
 from agent.mqtt import Backoff, BrokerSettings
 from agent.reports import DeviceIdentity
 from agent.service import Agent, AgentOptions
 from agent.store import AgentStore
-from tests.agent.brokers import Mosquitto
 
 
 async def _echo(args: dict[str, str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Real brokers for the agent tests: mosquitto (Debian package) on a free loopback port with a
-generated config, and the embedded amqtt broker."""
+"""A private mosquitto (the Debian package) on a free loopback port with a generated config,
+for the agent's tests and the fleet benchmark; a user can run one the same way to try the
+TMS console against a real broker. Not used by the terminal itself."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def free_port() -> int:
 class Mosquitto:
     """One mosquitto process; ``restart()`` keeps the port and the persistence file."""
 
-    def __init__(self, workdir: Path) -> None:
-        assert MOSQUITTO is not None
+    def __init__(self, workdir: Path, extra_config: str = "") -> None:
+        if MOSQUITTO is None:
+            raise FileNotFoundError("mosquitto not installed (Debian: apt-get install mosquitto)")
         self.workdir = workdir
         self.port = free_port()
         self.conf = workdir / "mosquitto.conf"
@@ -41,7 +43,7 @@ class Mosquitto:
             "max_queued_messages 100000\n"
             "log_dest none\n"
             # as root, mosquitto would switch to the "mosquitto" user and could not write here
-            f"user {getpass.getuser()}\n"
+            f"user {getpass.getuser()}\n" + extra_config
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
