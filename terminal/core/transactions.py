@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from iso8583.acquirer.model import Kind, Original, Request, Totals
-from terminal.config import TerminalConfig
+from terminal.core.config import TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.core.journal import JournalEntry, TxnState
 from terminal.core.money import MAX_AMOUNT_MINOR as MAX_AMOUNT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 from datetime import datetime
 
@@ -14,7 +15,9 @@ from iso8583.host import EmbeddedHost, Status, rules_from_mapping
 from terminal.core.journal import JournalQuery, PrintStatus, TxnState
 from terminal.core.money import AmountError
 from terminal.core.qr import QrError, parse_mpm
+from terminal.core.receipting import ReceiptService
 from terminal.core.transactions import build_request, build_reversal
+from terminal.devices import StreamPrinter
 from terminal.engine import (
     CardInput,
     ChipRequiredError,
@@ -32,6 +35,7 @@ from terminal.engine import (
     TxnRef,
 )
 from terminal.engine.runner import Runner
+from terminal.simulation import QrCustomer
 
 from .conftest import FAST_RULES, fast_config, url_of
 from .proxy import FaultProxy
@@ -63,7 +67,7 @@ async def test_sale_approved_is_journaled_with_receipt(terminal, store, host, ev
     assert approved.status is Status.APPROVED
     kinds = [type(e) for e in events]
     assert kinds.index(SignedOn) < kinds.index(ReceiptReady)
-    terminal.record_print(result.journal_id)
+    ReceiptService(store.journal, StreamPrinter(io.StringIO())).print_copy(result.journal_id)
     assert store.journal.get(result.journal_id).copies[0].status is PrintStatus.PRINTED
 
 
@@ -298,12 +302,14 @@ async def test_mpm_paid(terminal, store, host, events):
 
 
 async def test_mpm_simulated_decline_and_pay(terminal):
+    """The customer (simulated by the wiring, on its own connection) declines, then pays."""
+    customer = QrCustomer(terminal.config, terminal.spec)
     declined = await terminal.qr_mpm(2000)
-    assert await declined.simulate_decline("51") == "00"
+    assert await customer.decline(declined.order_ref, "51") == "00"
     result = await declined.wait()
     assert (result.approved, result.response_code) == (False, "51")
     paid = await terminal.qr_mpm(2100)
-    assert await paid.simulate_pay() == "00"
+    assert await customer.pay(paid.order_ref) == "00"
     assert (await paid.wait()).approved
 
 
