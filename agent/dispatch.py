@@ -151,21 +151,24 @@ class Dispatcher:
             return self._result(
                 command.id, command.name, "refused", reason="not available on this terminal"
             )
+        # A command arriving mid-transaction waits for its end; handlers that must keep
+        # transactions off while they work (reprint) hold idle() themselves.
         async with self.idle():
-            self.log.set_state(command.id, "running")
-            self.running = command.id
-            try:
-                data = await handler(command.args)
-            except CommandRefused as exc:
-                return self._result(command.id, command.name, "refused", reason=exc.reason)
-            except CommandFailed as exc:
-                return self._result(
-                    command.id, command.name, "failed", reason=exc.reason, data=exc.data
-                )
-            except Exception as exc:  # a handler bug must not take the agent down
-                log.exception("command %s (%s) crashed", command.id, command.name)
-                reason = f"internal error: {type(exc).__name__}: {exc}"
-                return self._result(command.id, command.name, "failed", reason=reason)
-            finally:
-                self.running = None
+            pass
+        self.log.set_state(command.id, "running")
+        self.running = command.id
+        try:
+            data = await handler(command.args)
+        except CommandRefused as exc:
+            return self._result(command.id, command.name, "refused", reason=exc.reason)
+        except CommandFailed as exc:
+            return self._result(
+                command.id, command.name, "failed", reason=exc.reason, data=exc.data
+            )
+        except Exception as exc:  # a handler bug must not take the agent down
+            log.exception("command %s (%s) crashed", command.id, command.name)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return self._result(command.id, command.name, "failed", reason=reason)
+        finally:
+            self.running = None
         return self._result(command.id, command.name, "ok", data=data)

@@ -82,18 +82,32 @@ class Agent:
         )
         self.started_at = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[Callable[[dict[str, Any]], None]] = []  # the TUI's agent panel
 
     # --- reports ------------------------------------------------------------------------
     def send_report(self, kind: str, **fields: Any) -> str:
-        """Store one report in the outbox and wake the link; returns its ID."""
+        """Store one report in the outbox and wake the link; returns its ID. Callable from
+        any thread (the crash hook runs on whichever thread crashed)."""
         body = report(kind, self.identity, **fields)
         self.outbox.put(body["id"], self.topics.of(kind), encode(body))
-        self.link.kick()
+        self._kick()
         for listener in list(self.listeners):
             with contextlib.suppress(Exception):
                 listener(body)
         return str(body["id"])
+
+    def _kick(self) -> None:
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            self.link.kick()
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: next start sends
+                loop.call_soon_threadsafe(self.link.kick)
 
     def _emit_fault(self, state: str, code: str, message: str, details: dict[str, Any]) -> str:
         spec = FAULT_CODES[code]
@@ -153,6 +167,7 @@ class Agent:
 
     # --- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.commands.recover()
         self._tasks = [
             asyncio.create_task(self.link.run(), name=f"agent-link-{self.identity.terminal_id}"),

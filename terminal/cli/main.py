@@ -43,6 +43,8 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "agent": Command("terminal.cli.agent_cmd", "a headless terminal with its TMS agent"),
+    "repair": Command("terminal.cli.agent_cmd", "send a repair request to the TMS"),
     "fleet": Command(
         "terminal.cli.fleet_cmd", "many emulated terminals with agents (TMS load test)"
     ),

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from iso8583 import Iso8583Error
+from terminal.cli.agent_options import add_agent_options, attach_agent, wants_agent
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.config import TerminalConfig
 from terminal.core.errors import InvalidEndpointError, LinkError, PrinterError, TerminalError
@@ -82,6 +83,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
     common.add_argument(
         "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
+    )
+    add_agent_options(common, embedded_default=False)
+    common.add_argument(
+        "--tms-flush",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --tms: seconds to wait for the outbox to reach the broker before exiting; "
+        "what is left goes out on the next run (default 5)",
     )
     amount = argparse.ArgumentParser(add_help=False)
     amount.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
@@ -294,6 +304,8 @@ async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: 
     printer = _printer(args)  # a bad --printer fails before anything is sent
     async with _host(args, config, spec, data_dir) as live:
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+        if wants_agent(args, embedded_default=False):
+            attach_agent(args, runtime, data_dir, args.broker_url, flush_timeout=args.tms_flush)
         try:
             await runtime.start()
             result = await op(runtime.engine, QrCustomer(live, spec))
