@@ -107,8 +107,14 @@ class FaultTracker:
 
     def clear(self, code: str, message: str = "") -> None:
         """Clear after the hold-down (at once when no event loop runs)."""
-        if code not in self.open or code in self._clearing:
+        if code not in self.open:
             return
+        pending = self._clearing.get(code)
+        if pending is not None:
+            if not message:
+                return
+            pending.cancel()  # keep the more telling message of the two
+            self._clearing.pop(code)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

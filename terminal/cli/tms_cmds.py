@@ -135,6 +135,7 @@ async def _watch_loop(args: argparse.Namespace, settings: Any) -> None:
                     for topic in console._filters():
                         await client.subscribe(topic, qos=1)
                     backoff.reset()
+                    print(f"watching {settings.url}", file=sys.stderr, flush=True)
                     async for body in console.reports():
                         _emit(body)
                         shown += 1
