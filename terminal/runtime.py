@@ -483,9 +483,7 @@ class EngineHandle:
         return await self._rt.transaction("sale", amount, lambda s: s.sale(amount, card, pin))
 
     async def preauth(self, amount: int, card: CardInput, pin: str | None = None) -> TxnResult:
-        return await self._rt.transaction(
-            "preauth", amount, lambda s: s.preauth(amount, card, pin)
-        )
+        return await self._rt.transaction("preauth", amount, lambda s: s.preauth(amount, card, pin))
 
     async def balance(self, card: CardInput, pin: str | None = None) -> TxnResult:
         return await self._rt.transaction("balance", None, lambda s: s.balance(card, pin))
@@ -494,14 +492,10 @@ class EngineHandle:
         return await self._rt.transaction("void", None, lambda s: s.void(ref))
 
     async def refund(self, ref_or_card: TxnRef | int | CardInput, amount: int) -> TxnResult:
-        return await self._rt.transaction(
-            "refund", amount, lambda s: s.refund(ref_or_card, amount)
-        )
+        return await self._rt.transaction("refund", amount, lambda s: s.refund(ref_or_card, amount))
 
     async def completion(self, ref: TxnRef | int, amount: int) -> TxnResult:
-        return await self._rt.transaction(
-            "completion", amount, lambda s: s.completion(ref, amount)
-        )
+        return await self._rt.transaction("completion", amount, lambda s: s.completion(ref, amount))
 
     async def qr_cpm(self, amount: int, code: str) -> TxnResult:
         return await self._rt.transaction("qr_cpm", amount, lambda s: s.qr_cpm(amount, code))

@@ -308,11 +308,16 @@ def cmd_reprint(args: argparse.Namespace) -> int:
         raise _BadArgs(f"--copy {args.copy!r}: expected merchant or customer")
     capture = _Capture() if args.json and args.printer == "stdout" else None
     printer = capture or open_printer(args.printer)
-    with _open(args) as store:
-        entry = _resolve(store, args)
-        _receipt(entry)  # no receipt: exit 1 before a copy is recorded
-        receipts = ReceiptService(store.journal, printer, width=width)
-        outcome = receipts.reprint(entry.id or 0, args.copy)
+    try:
+        with _open(args) as store:
+            entry = _resolve(store, args)
+            _receipt(entry)  # no receipt: exit 1 before a copy is recorded
+            receipts = ReceiptService(store.journal, printer, width=width)
+            outcome = receipts.reprint(entry.id or 0, args.copy)
+    finally:
+        stop = getattr(printer, "stop", None)  # a serial printer holds its port open
+        if stop is not None:
+            stop()
     if not outcome.printed:
         raise PrinterError(outcome.reason, printer=outcome.printer)
     if capture is not None and capture.job is not None:

@@ -130,9 +130,7 @@ async def start_order(runner: Runner, service: OrderDesk, amount: int) -> MpmSes
     return session
 
 
-async def poll_order(
-    runner: Runner, mpm: MpmSession, emit: Callable[[Event], None]
-) -> TxnResult:
+async def poll_order(runner: Runner, mpm: MpmSession, emit: Callable[[Event], None]) -> TxnResult:
     """QR_QUERY until a final answer; past ``qr_timeout`` the order is reversed."""
     assert mpm.journal_id is not None
     config, session = runner.config, runner.session
