@@ -34,6 +34,7 @@ from iso8583 import get_spec
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
 from terminal.core.events import (
+    Event,
     EventBus,
     Lifecycle,
     LifecyclePhase,
@@ -116,7 +117,6 @@ class TerminalRuntime:
         self._held = 0
         self._cond: asyncio.Condition | None = None
         self._link_state = LinkState.UNKNOWN
-        self._watch = self.bus.listen("runtime-link", self._follow_link, maxsize=100)
 
     # --- wiring ---------------------------------------------------------------------------
     @property
@@ -129,7 +129,7 @@ class TerminalRuntime:
             config,
             self.store,
             lambda: self._link_factory(config, spec),
-            on_event=self.bus.publish,
+            on_event=self._engine_event,
             spec=spec,
             clock=self._clock,
             lock_timeout=self._lock_timeout,
@@ -149,12 +149,14 @@ class TerminalRuntime:
         """Swap the printer (a serial printer plugged in); the next copy uses it."""
         self.devices.printer = printer
 
-    def _follow_link(self, delivery: Any) -> None:
-        state = link_state_of(delivery.event)
+    def _engine_event(self, event: Event) -> None:
+        """The engine's events go on the bus, each link state change right after its cause."""
+        self.bus.publish(event)
+        state = link_state_of(event)
         if state is not None and state is not self._link_state:
             self._link_state = state
-            detail = getattr(delivery.event, "reason", "")
-            self.bus.publish(LinkStateChanged(state, self.service.config.host, detail))
+            detail = getattr(event, "reason", "")
+            self.bus.publish(LinkStateChanged(state, self.config.host, detail))
 
     @property
     def link_state(self) -> LinkState:
@@ -283,7 +285,6 @@ class TerminalRuntime:
             if self._thread is not None:
                 self._thread.join(10)
             loop.close()
-        self._watch.close()
         self.store.close()
 
     async def _stop_quietly(self) -> None:
