@@ -365,6 +365,8 @@ class TerminalRuntime:
         return await self._on_loop(run)
 
     def _publish_result(self, operation: str, result: object) -> None:
+        if isinstance(result, MpmSession) and result.result is not None:
+            result = result.result  # a QR order that ended at once (declined, host down)
         if isinstance(result, TxnResult):
             self.bus.publish(
                 TxnFinished(
