@@ -68,6 +68,8 @@ def mask_track(track: str, fill: str = "*") -> str:
 
 def scrub_pans(text: str, fill: str = "*") -> str:
     """Mask every Luhn-valid 13-19 digit run: PANs hide in free-text fields too."""
+    if len(text) < 13:  # too short to hold a PAN: most fields, no regex
+        return text
     return _PAN_RUN.sub(
         lambda m: mask_pan(m.group(), fill) if luhn_ok(m.group()) else m.group(), text
     )
