@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from iso8583.acquirer.model import Kind, Totals
 from iso8583.acquirer.security import WorkingKeys
@@ -34,8 +34,21 @@ from iso8583.host.ledger import Answer, Entry, Ledger, OrderState, QrOrder, Stat
 from iso8583.host.rules import HostError
 from iso8583.keys import Key, KeyAlgorithm, decrypt_key, encrypt_key, key_check_value
 
-if TYPE_CHECKING:
-    from iso8583.host.engine import HostEngine
+
+class HostEngine(Protocol):
+    """What the store needs of :class:`iso8583.host.engine.HostEngine` (no import cycle)."""
+
+    ledger: Ledger
+
+    @property
+    def tmk(self) -> Key: ...
+
+    def adopt(self, ledger: Ledger, keys: dict[str, WorkingKeys]) -> None: ...
+
+    def take_key_changes(self) -> set[str]: ...
+
+    def working_keys(self, terminal_id: str) -> WorkingKeys | None: ...
+
 
 __all__ = ["LEGACY_STATE_FILE", "HostStateError", "HostStateStore", "state_file_for"]
 
