@@ -28,6 +28,7 @@ from textual.worker import Worker
 from terminal.core.errors import TerminalError
 from terminal.core.events import (
     Connecting,
+    Delivery,
     DeviceCondition,
     DeviceEvent,
     Event,
@@ -139,7 +140,7 @@ class PosController:
     async def follow_events(self) -> None:
         """Handle the bus's events as they come (run as a worker of the App)."""
         async for delivery in self._events:
-            self._handle(delivery.event)
+            self._deliver(delivery)
 
     def close(self) -> None:
         """Stop listening to the bus and to the printer."""
@@ -323,7 +324,12 @@ class PosController:
     def _pump(self) -> None:
         """Handle what is queued now (the consumer worker may not have run yet)."""
         for delivery in self._events.drain():
-            self._handle(delivery.event)
+            self._deliver(delivery)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        if delivery.missed:  # the bus dropped our oldest events rather than wait for us
+            self._post(Notice(f"{delivery.missed} terminal events were not shown", "warning"))
+        self._handle(delivery.event)
 
     def _handle(self, event: Event) -> None:
         """Translate one event into state and messages; never raises."""
