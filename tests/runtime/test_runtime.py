@@ -120,6 +120,9 @@ async def test_idle_holds_new_transactions_off(hosts):
             assert not sale.done()  # waits, is not refused
             assert runtime.store.journal.find(JournalQuery()) == []
         assert (await sale).approved
+        async with runtime.idle(), runtime.idle():  # nested, with a restart inside
+            await runtime.restart()
+        assert (await runtime.engine.echo()).approved
     finally:
         await runtime.stop()
         runtime.close()
