@@ -1,0 +1,582 @@
+"""The terminal side: check, download, verify, install into A/B, restart, health-check, commit.
+
+All I/O is here; the rules live in machine.py (transitions), package.py (archives) and python-tuf
+(metadata and target verification). The caller supplies three seams:
+
+* ``idle()``: an async context manager held from install to commit, so no update starts during
+  a transaction (one that arrives waits for it);
+* ``restart(slot_dir, manifest)``: restarts the terminal core in-process on the given slot;
+* ``health_check(slot_dir, manifest)``: returns :class:`Health` (devices, sign-on, journal).
+
+Callbacks may be plain functions or coroutines. Progress callbacks run on a worker thread
+during the download; a UI must hop to its own loop (Textual: ``call_from_thread``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from tuf.api import exceptions as tuf_exc
+from tuf.api.metadata import Metadata, Root
+from tuf.ngclient import Updater as TufUpdater
+
+from firmware_update.errors import (
+    FirmwareError,
+    PackageError,
+    Reason,
+    UpdateRefused,
+    refusal_from_tuf,
+)
+from firmware_update.fetcher import ResumableFetcher
+from firmware_update.machine import (
+    REST_STATES,
+    TRIAL_STATES,
+    Event,
+    Slot,
+    State,
+    UpdateRecord,
+    load_record,
+    save_record,
+)
+from firmware_update.package import Manifest, read_manifest, verify_slot
+from firmware_update.publish import RELEASES
+from firmware_update.slots import (
+    Layout,
+    backup_journal,
+    install_slot,
+    journal_problem,
+    latest_backup,
+    restore_journal,
+)
+from firmware_update.versions import Version
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "BootInfo",
+    "Health",
+    "Outcome",
+    "Release",
+    "Updater",
+    "default_health_check",
+    "on_boot",
+    "read_status",
+    "trust",
+]
+
+DEFAULT_MODEL: Final = "posemu"
+DEFAULT_MAX_SIZE: Final = 256 << 20
+DEFAULT_MAX_BOOTS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One entry of the signed releases.json."""
+
+    target: str
+    version: Version
+    min_version: Version | None
+    models: tuple[str, ...]
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an update run ended with; ``ok`` is False for refusals, failures and rollbacks."""
+
+    state: State
+    running: Version
+    message: str
+    reason: Reason | None = None
+    target: Version | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in (State.IDLE, State.COMMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class BootInfo:
+    """The slot the terminal must start on, and whether it is on trial (health check due)."""
+
+    slot: Slot
+    path: Path | None
+    manifest: Manifest | None
+    on_trial: bool
+    record: UpdateRecord
+
+
+HealthCheck = Callable[[Path | None, Manifest | None], Health | Awaitable[Health]]
+Restart = Callable[[Path | None, Manifest | None], Awaitable[None] | None]
+ProgressCallback = Callable[[State, int, int], None]
+StateCallback = Callable[[UpdateRecord], None]
+
+
+async def _call(func: Callable[..., Any], *args: Any) -> Any:
+    result = func(*args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+@contextlib.asynccontextmanager
+async def _always_idle() -> AsyncIterator[None]:
+    yield
+
+
+# --- provisioning, status, boot ----------------------------------------------------------------
+def trust(data_dir: Path, root_json: bytes, *, replace_existing: bool = False) -> str:
+    """Provision the terminal with a repository's root metadata; returns a one-line summary.
+
+    The root must verify with its own keys (threshold). An already provisioned, different root
+    is only replaced when asked, and then the cached metadata of the old repository goes too.
+    """
+    try:
+        root: Metadata[Root] = Metadata.from_bytes(root_json)
+        if not isinstance(root.signed, Root):
+            raise ValueError(f"this is {root.signed.type} metadata, not root")
+        root.signed.verify_delegate(Root.type, root.signed_bytes, root.signatures)
+    except tuf_exc.UnsignedMetadataError as exc:
+        raise UpdateRefused(Reason.BAD_SIGNATURE, f"root metadata: {exc}") from exc
+    except Exception as exc:
+        raise UpdateRefused(Reason.BAD_METADATA, f"not usable root metadata: {exc}") from exc
+    layout = Layout(data_dir)
+    if layout.trusted_root.exists():
+        if layout.trusted_root.read_bytes() == root_json:
+            return f"already trusted: root version {root.signed.version}"
+        if not replace_existing:
+            raise UpdateRefused(
+                Reason.NOT_PROVISIONED,
+                f"{layout.trusted_root} already trusts another root; use --replace to change it",
+            )
+        shutil.rmtree(layout.metadata, ignore_errors=True)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    tmp = layout.trusted_root.with_name(".trusted-root.json.tmp")
+    tmp.write_bytes(root_json)
+    tmp.replace(layout.trusted_root)
+    keys = ", ".join(f"{role} {len(r.keyids)} key(s)" for role, r in root.signed.roles.items())
+    return f"trusted root version {root.signed.version} ({keys})"
+
+
+def read_status(data_dir: Path) -> dict[str, Any]:
+    """Slots, versions, active slot, state and last result; read-only."""
+    layout = Layout(data_dir)
+    record = load_record(layout.state)
+    slots = {}
+    for slot in Slot:
+        path = layout.slot(slot)
+        entry: dict[str, Any] = {"version": str(record.version_of(slot))}
+        if path.is_dir():
+            try:
+                manifest = verify_slot(path)
+                entry["changelog"] = manifest.changelog.strip().splitlines()[:3]
+                entry["bootable"] = True
+            except PackageError as exc:
+                entry["bootable"] = False
+                entry["problem"] = str(exc)
+        else:
+            entry["bootable"] = slot is Slot.A and not record.versions.get(slot.value)
+            entry["empty"] = True
+        slots[slot.value] = entry
+    return {
+        "provisioned": layout.trusted_root.exists(),
+        "active": record.active.value,
+        "running": str(record.running),
+        "state": record.state.value,
+        "floor": record.floor,
+        "target": record.target,
+        "boots": record.boots,
+        "last_result": record.last_result,
+        "reason": record.reason,
+        "updated": record.updated,
+        "slots": slots,
+    }
+
+
+def on_boot(data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS) -> BootInfo:
+    """Call before starting the terminal core: finish or undo what a kill interrupted.
+
+    Before the switch (downloading, verifying, installing) the old slot was never touched: the
+    record becomes ``failed (interrupted)``. After the switch a start counts as a boot of the
+    slot on trial; more than ``max_boots`` of them without a health check is a crash loop, and
+    the previous slot comes back.
+    """
+    layout = Layout(data_dir)
+    record = load_record(layout.state)
+    if record.state in (State.DOWNLOADING, State.VERIFYING, State.INSTALLING):
+        layout.clean_staging()
+        versions = dict(record.versions)
+        if record.state is State.INSTALLING:
+            versions.pop(record.active.other.value, None)
+            shutil.rmtree(layout.slot(record.active.other), ignore_errors=True)
+        record = record.step(
+            Event.INTERRUPTED,
+            versions=versions,
+            reason=Reason.INTERRUPTED.value,
+            last_result=f"interrupted while {record.state.value}; still running {record.running}",
+        )
+        save_record(layout.state, record)
+    elif record.state in TRIAL_STATES:
+        boots = record.boots + 1
+        if boots > max_boots:
+            record = _rolled_back(
+                layout,
+                record,
+                Event.CRASH_LOOP,
+                Reason.CRASH_LOOP,
+                f"{record.running} did not pass its health check in {max_boots} starts",
+            )
+        else:
+            record = record.step(Event.REBOOTED, boots=boots)
+        save_record(layout.state, record)
+    path = layout.slot(record.active)
+    manifest = verify_slot(path) if path.is_dir() else None
+    return BootInfo(
+        slot=record.active,
+        path=path if manifest else None,
+        manifest=manifest,
+        on_trial=record.state in TRIAL_STATES,
+        record=record,
+    )
+
+
+def _rolled_back(
+    layout: Layout, record: UpdateRecord, event: Event, reason: Reason, why: str
+) -> UpdateRecord:
+    back = record.previous or record.active.other
+    failed = record.running
+    problem = journal_problem(layout.journal)
+    note = ""
+    if problem:
+        backup = latest_backup(layout)
+        if backup is not None:
+            restore_journal(layout, backup)
+            note = f"; journal restored from {backup.name} ({problem})"
+    return record.step(
+        event,
+        active=back,
+        previous=None,
+        boots=0,
+        reason=reason.value,
+        last_result=f"rolled back from {failed} to {record.version_of(back)}: {why}{note}",
+    )
+
+
+def default_health_check(data_dir: Path) -> HealthCheck:
+    """What a terminal without a running core can check: the slot is intact, the journal reads."""
+
+    def check(path: Path | None, manifest: Manifest | None) -> Health:
+        if path is not None:
+            try:
+                verify_slot(path)
+            except PackageError as exc:
+                return Health(False, str(exc))
+        problem = journal_problem(Layout(data_dir).journal)
+        return Health(problem is None, problem or "")
+
+    return check
+
+
+# --- the update run ----------------------------------------------------------------------------
+class Updater:
+    """One terminal's updater. ``await Updater(...).run()`` does one complete update attempt."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        repo_url: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        restart: Restart | None = None,
+        health_check: HealthCheck | None = None,
+        health_timeout: float = 30.0,
+        idle: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+        progress: ProgressCallback | None = None,
+        on_state: StateCallback | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_boots: int = DEFAULT_MAX_BOOTS,
+        retries: int = 3,
+        timeout: float = 30.0,
+    ) -> None:
+        self.layout = Layout(data_dir)
+        self.repo_url = repo_url.rstrip("/")
+        self.model = model
+        self._restart = restart
+        self._health = health_check or default_health_check(data_dir)
+        self.health_timeout = health_timeout
+        self._idle = idle or _always_idle
+        self._progress = progress
+        self._on_state = on_state
+        self.max_size = max_size
+        self.max_boots = max_boots
+        self.fetcher = ResumableFetcher(
+            partial_dir=self.layout.partial,
+            resume_prefix=f"{self.repo_url}/targets/",
+            retries=retries,
+            timeout=timeout,
+            progress=self._download_progress,
+        )
+
+    # --- state bookkeeping -------------------------------------------------------------------
+    def _save(self, record: UpdateRecord) -> UpdateRecord:
+        save_record(self.layout.state, record)
+        if self._on_state is not None:
+            self._on_state(record)
+        return record
+
+    def _download_progress(self, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress(State.DOWNLOADING, done, total)
+
+    def _outcome(self, record: UpdateRecord) -> Outcome:
+        reason = Reason(record.reason) if record.reason else None
+        target = Version.parse(record.target) if record.target else None
+        return Outcome(record.state, record.running, record.last_result, reason, target)
+
+    # --- TUF ---------------------------------------------------------------------------------
+    def _tuf(self) -> TufUpdater:
+        try:
+            bootstrap = self.layout.trusted_root.read_bytes()
+        except FileNotFoundError:
+            raise UpdateRefused(
+                Reason.NOT_PROVISIONED,
+                f"no trusted root in {self.layout.root} (run `posemu firmware trust`)",
+            ) from None
+        self.layout.metadata.mkdir(parents=True, exist_ok=True)
+        self.layout.downloads.mkdir(parents=True, exist_ok=True)
+        try:
+            return TufUpdater(
+                metadata_dir=str(self.layout.metadata),
+                metadata_base_url=f"{self.repo_url}/metadata/",
+                target_dir=str(self.layout.downloads),
+                target_base_url=f"{self.repo_url}/targets/",
+                fetcher=self.fetcher,
+                bootstrap=bootstrap,
+            )
+        except (tuf_exc.RepositoryError, ValueError) as exc:
+            raise UpdateRefused(Reason.BAD_METADATA, f"trusted root: {exc}") from exc
+
+    def _guard(self, tuf: Callable[[], Any], what: str) -> Any:
+        try:
+            return tuf()
+        except (tuf_exc.RepositoryError, tuf_exc.DownloadError) as exc:
+            raise refusal_from_tuf(exc, what) from exc
+        except ValueError as exc:  # e.g. a metadata file that is not JSON
+            raise UpdateRefused(Reason.BAD_METADATA, f"{what}: {exc}") from exc
+
+    def _releases(self, tuf: TufUpdater) -> list[Release]:
+        info = self._guard(lambda: tuf.get_targetinfo(RELEASES), "repository metadata")
+        if info is None:
+            return []
+        cached = tuf.find_cached_target(info)
+        path = cached or self._guard(lambda: tuf.download_target(info), RELEASES)
+        try:
+            doc = json.loads(Path(path).read_bytes())
+            return [
+                Release(
+                    target=str(r["target"]),
+                    version=Version.parse(r["version"]),
+                    min_version=Version.parse(r["min_version"]) if r.get("min_version") else None,
+                    models=tuple(r.get("models") or ()),
+                    length=int(r["length"]),
+                )
+                for r in doc["releases"]
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpdateRefused(Reason.BAD_METADATA, f"{RELEASES}: {exc}") from exc
+
+    def check(self) -> Release | None:
+        """The newest release for this model if it differs from the running version (blocking)."""
+        return self._check(self._tuf())[0]
+
+    def _check(self, tuf: TufUpdater) -> tuple[Release | None, Any]:
+        record = load_record(self.layout.state)
+        fitting = [r for r in self._releases(tuf) if not r.models or self.model in r.models]
+        if not fitting:
+            return None, None
+        release = fitting[-1]  # the most recently published release for this model
+        if release.version == record.running:
+            return None, None
+        info = self._guard(lambda: tuf.get_targetinfo(release.target), release.target)
+        if info is None:
+            raise UpdateRefused(Reason.BAD_METADATA, f"{release.target} is not a signed target")
+        custom = info.custom or {}
+        if custom.get("version") != str(release.version):
+            raise UpdateRefused(
+                Reason.BAD_METADATA,
+                f"{release.target}: signed version {custom.get('version')} "
+                f"but releases.json says {release.version}",
+            )
+        self._refuse_downgrade(record, release.version)
+        if info.length > self.max_size:
+            raise UpdateRefused(
+                Reason.TOO_LARGE,
+                f"{release.target} is {info.length} bytes, over the limit of {self.max_size}",
+            )
+        return release, info
+
+    def _refuse_downgrade(self, record: UpdateRecord, version: Version) -> None:
+        floor = Version.parse(record.floor)
+        if version < floor:
+            raise UpdateRefused(
+                Reason.DOWNGRADE,
+                f"{version} is older than the minimum version {floor} this terminal accepts",
+            )
+        if version < record.running:
+            raise UpdateRefused(
+                Reason.DOWNGRADE, f"{version} is older than the running {record.running}"
+            )
+
+    def _download(self, tuf: TufUpdater, info: Any) -> Path:
+        cached = tuf.find_cached_target(info)
+        if cached:
+            return Path(cached)
+        return Path(self._guard(lambda: tuf.download_target(info), info.path))
+
+    def _verify(self, archive: Path, release: Release) -> Manifest:
+        try:
+            manifest = read_manifest(archive)
+        except PackageError as exc:
+            raise UpdateRefused(Reason.BAD_PACKAGE, str(exc)) from exc
+        if manifest.version != release.version:
+            raise UpdateRefused(
+                Reason.BAD_PACKAGE,
+                f"package says {manifest.version}, signed metadata says {release.version}",
+            )
+        if not manifest.fits(self.model):
+            raise UpdateRefused(
+                Reason.WRONG_MODEL, f"{manifest.version} is for {', '.join(manifest.models)}"
+            )
+        self._refuse_downgrade(load_record(self.layout.state), manifest.version)
+        return manifest
+
+    # --- the run -----------------------------------------------------------------------------
+    async def run(self) -> Outcome:
+        """Recover from a previous kill, then one update attempt. Never raises a refusal."""
+        boot = await asyncio.to_thread(on_boot, self.layout.data_dir, max_boots=self.max_boots)
+        if boot.on_trial:
+            record = await self.finish_trial()
+            if record.state is not State.COMMITTED:
+                return self._outcome(record)
+        record = load_record(self.layout.state)
+        if record.state not in REST_STATES:
+            return Outcome(
+                record.state, record.running, "an update is already running", Reason.BUSY
+            )
+        record = self._save(record.step(Event.START, target=None, reason=None, boots=0))
+        try:
+            tuf = await asyncio.to_thread(self._tuf)
+            release, info = await asyncio.to_thread(self._check, tuf)
+            if release is None:
+                msg = f"up to date: running {record.running}"
+                return self._outcome(self._save(record.step(Event.UP_TO_DATE, last_result=msg)))
+            record = self._save(replace(record, target=str(release.version)))
+            archive = await asyncio.to_thread(self._download, tuf, info)
+            record = self._save(record.step(Event.DOWNLOADED))
+            manifest = await asyncio.to_thread(self._verify, archive, release)
+            record = self._save(record.step(Event.VERIFIED))
+        except UpdateRefused as refusal:
+            return self._outcome(self._refused(refusal))
+        async with self._idle():
+            return self._outcome(await self._install_and_try(record, archive, manifest))
+
+    def _refused(self, refusal: UpdateRefused) -> UpdateRecord:
+        record = load_record(self.layout.state)
+        return self._save(
+            record.step(
+                Event.REFUSED,
+                reason=refusal.reason.value,
+                last_result=f"{refusal}; still running {record.running}",
+            )
+        )
+
+    async def _install_and_try(
+        self, record: UpdateRecord, archive: Path, manifest: Manifest
+    ) -> UpdateRecord:
+        new = record.active.other
+        try:
+            await asyncio.to_thread(backup_journal, self.layout, str(manifest.version))
+            if self._progress is not None:
+                self._progress(State.INSTALLING, 0, 1)
+            await asyncio.to_thread(install_slot, self.layout, new, archive)
+            if self._progress is not None:
+                self._progress(State.INSTALLING, 1, 1)
+        except (OSError, FirmwareError) as exc:
+            self.layout.clean_staging()
+            refusal = UpdateRefused(Reason.INSTALL_FAILED, f"{manifest.version}: {exc}")
+            return self._refused(refusal)
+        versions = {**record.versions, new.value: str(manifest.version)}
+        record = self._save(
+            record.step(Event.INSTALLED, active=new, previous=record.active, versions=versions)
+        )
+        slot = self.layout.slot(new)
+        try:
+            if self._restart is not None:
+                await _call(self._restart, slot, manifest)
+        except Exception as exc:
+            return await self._roll_back(record, Reason.RESTART_FAILED, f"restart failed: {exc}")
+        self._save(record.step(Event.RESTARTED))
+        return await self.finish_trial()
+
+    async def finish_trial(self) -> UpdateRecord:
+        """Health-check the slot on trial within the time limit; commit or roll back."""
+        record = load_record(self.layout.state)
+        if record.state not in TRIAL_STATES:
+            return record
+        if record.state is State.REBOOTING:
+            record = self._save(record.step(Event.REBOOTED))
+        slot = self.layout.slot(record.active)
+        path = slot if slot.is_dir() else None
+        try:
+            manifest = verify_slot(slot) if path else None
+            health = await asyncio.wait_for(
+                _call(self._health, path, manifest), self.health_timeout
+            )
+            if isinstance(health, bool):
+                health = Health(health, "" if health else "health check said no")
+        except TimeoutError:
+            why = f"health check did not finish within {self.health_timeout:g} s"
+            return await self._roll_back(record, Reason.HEALTH_CHECK_TIMEOUT, why)
+        except Exception as exc:
+            health = Health(False, f"health check failed: {exc}")
+        if not health.ok:
+            return await self._roll_back(record, Reason.HEALTH_CHECK_FAILED, health.reason)
+        version = record.running
+        floor = max(Version.parse(record.floor), version)
+        if manifest is not None and manifest.min_version is not None:
+            floor = max(floor, manifest.min_version)
+        previous = record.version_of(record.previous) if record.previous else None
+        was = f" (was {previous})" if previous is not None else ""
+        return self._save(
+            record.step(
+                Event.HEALTHY,
+                previous=None,
+                boots=0,
+                floor=str(floor),
+                reason=None,
+                last_result=f"committed {version}{was}",
+            )
+        )
+
+    async def _roll_back(self, record: UpdateRecord, reason: Reason, why: str) -> UpdateRecord:
+        record = self._save(_rolled_back(self.layout, record, Event.UNHEALTHY, reason, why))
+        if self._restart is not None:
+            slot = self.layout.slot(record.active)
+            path = slot if slot.is_dir() else None
+            with contextlib.suppress(Exception):
+                await _call(self._restart, path, verify_slot(slot) if path else None)
+        return record
