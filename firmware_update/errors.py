@@ -53,6 +53,12 @@ class Reason(StrEnum):
     BUSY = "busy"
 
 
+#: Reasons that are trouble rather than a verdict on the package: reported as "failed".
+_OPERATIONAL = frozenset(
+    {Reason.DOWNLOAD_FAILED, Reason.INSTALL_FAILED, Reason.INTERRUPTED, Reason.BUSY}
+)
+
+
 class FirmwareError(Exception):
     """Base of every error this package raises on purpose."""
 
@@ -79,7 +85,8 @@ class UpdateRefused(FirmwareError):
     def __init__(self, reason: Reason, detail: str) -> None:
         self.reason = reason
         self.detail = detail
-        super().__init__(f"refused ({reason.value}): {detail}")
+        verb = "failed" if reason in _OPERATIONAL else "refused"
+        super().__init__(f"{verb} ({reason.value}): {detail}")
 
 
 def refusal_from_tuf(exc: Exception, what: str) -> UpdateRefused:

@@ -12,6 +12,7 @@ import sys
 from iso8583 import Iso8583Error
 from terminal.cli import (
     card_cmds,
+    firmware_cmds,
     host_cmd,
     iso8583_cmds,
     journal_cmds,
@@ -32,7 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tui_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (tui_cmd, pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds):
+    for module in (
+        tui_cmd,
+        pay_cmds,
+        journal_cmds,
+        card_cmds,
+        host_cmd,
+        iso8583_cmds,
+        firmware_cmds,
+    ):
         module.add_parser(sub)
     return parser
 
