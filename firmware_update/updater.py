@@ -488,10 +488,11 @@ class Updater:
             archive = await asyncio.to_thread(self._download, tuf, info)
             record = self._save(record.step(Event.DOWNLOADED))
             manifest = await asyncio.to_thread(self._verify, archive, release)
-            record = self._save(record.step(Event.VERIFIED))
         except UpdateRefused as refusal:
             return self._outcome(self._refused(refusal))
+        # an update that arrives during a transaction waits here, still "verifying"
         async with self._idle():
+            record = self._save(record.step(Event.VERIFIED))
             return self._outcome(await self._install_and_try(record, archive, manifest))
 
     def _refused(self, refusal: UpdateRefused) -> UpdateRecord:
