@@ -76,6 +76,8 @@ class TerminalConfig:
     # --- receipts ---------------------------------------------------------------------------
     receipt_width: int = 32  # 32, 42 or 48 columns
     customer_copy: bool = False  # also build the customer copy
+    #: Lines printed under every slip (set by settings, or by the installed firmware package).
+    receipt_footer: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -96,6 +98,11 @@ class TerminalConfig:
             raise ConfigError("qr_entry_mode", "must be 2 digits")
         if self.receipt_width not in _RECEIPT_WIDTHS:
             raise ConfigError("receipt_width", f"must be one of {_RECEIPT_WIDTHS}")
+        if len(self.receipt_footer) > 8 or not all(
+            isinstance(line, str) and len(line) <= 48 and line.isprintable()
+            for line in self.receipt_footer
+        ):
+            raise ConfigError("receipt_footer", "at most 8 printable lines of 48 characters")
         if not self.host.startswith(("tcp://", "tls://")):
             raise ConfigError("host", "must be tcp://HOST:PORT or tls://HOST:PORT")
         self.tmk  # noqa: B018 - validates the key material early

@@ -48,6 +48,7 @@ from terminal.engine import (
     TxnRef,
     TxnResult,
 )
+from terminal.firmware import apply_firmware
 from terminal.net.errors import InvalidEndpointError, LinkError
 from terminal.store import StoreError, TerminalStore, default_data_dir
 
@@ -266,6 +267,7 @@ async def _host(
 
 async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    config = apply_firmware(config, data_dir)
     with TerminalStore(data_dir) as store:
         async with _host(args, config, spec, data_dir) as live:
             terminal = TerminalService(live, store, spec=spec)

@@ -25,6 +25,7 @@ from terminal.cli.options import add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.engine.service import TerminalService
+from terminal.firmware import apply_firmware
 from terminal.store.state import TerminalStore, default_data_dir
 from terminal.tui.services import EventRelay, PosServices
 
@@ -83,7 +84,7 @@ class TuiRuntime:
             else:
                 url = normalise_host(self._host)
                 label = url
-            config = self._config.with_(host=url, spec=spec.name)
+            config = apply_firmware(self._config.with_(host=url, spec=spec.name), self._data_dir)
             self.store = TerminalStore(self._data_dir)
             relay = EventRelay()
             self.service = TerminalService(

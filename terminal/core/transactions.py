@@ -338,4 +338,5 @@ def build_receipt(
         qr=QrDetails(wallet=entry.brand or "QR", order_ref=entry.qr_ref or None)
         if kind.is_qr
         else None,
+        footer=config.receipt_footer,
     )

@@ -1,0 +1,58 @@
+"""Glue between the installed firmware slot and the terminal core: applied when the core starts.
+
+``firmware_update`` knows nothing of the terminal; this module is the one place that reads the
+active slot's parameters (receipt header/footer, test-card catalogue) and turns them into
+terminal settings. Before a start it also lets ``firmware_update.on_boot`` finish or undo an
+update a kill interrupted (and count the boot of a slot on trial). A terminal that never
+received firmware pays nothing: no firmware state, no import of python-tuf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from terminal.config import TerminalConfig
+
+__all__ = ["ActiveFirmware", "apply_firmware", "load_active_firmware"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFirmware:
+    version: str
+    slot: str | None
+    params: dict[str, Any]
+    on_trial: bool = False  # installed but not yet committed: a health check is due
+
+
+def load_active_firmware(data_dir: Path) -> ActiveFirmware | None:
+    """The active slot's version and parameters, or None when no firmware was ever installed."""
+    if not (data_dir / "firmware" / "state.json").exists():
+        return None
+    from firmware_update import on_boot
+
+    info = on_boot(data_dir)
+    manifest = info.manifest
+    return ActiveFirmware(
+        version=str(manifest.version) if manifest else "0.0.0",
+        slot=info.slot.value,
+        params=dict(manifest.params) if manifest else {},
+        on_trial=info.on_trial,
+    )
+
+
+def apply_firmware(config: TerminalConfig, data_dir: Path) -> TerminalConfig:
+    """``config`` with the active firmware's parameters; unchanged without firmware.
+
+    The firmware's parameters are the provider's: a receipt footer in the package replaces the
+    one in the settings, as a provider's update does on a real terminal.
+    """
+    firmware = load_active_firmware(data_dir)
+    if firmware is None:
+        return config
+    changes: dict[str, Any] = {}
+    footer = firmware.params.get("receipt_footer")
+    if footer:
+        changes["receipt_footer"] = tuple(footer)
+    return config.with_(**changes) if changes else config
