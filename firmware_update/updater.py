@@ -24,9 +24,10 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from tuf.api import exceptions as tuf_exc
-from tuf.api.metadata import Metadata, Root
+from tuf.api.metadata import Metadata, Root, TargetFile
 from tuf.ngclient import Updater as TufUpdater
 
 from firmware_update.errors import (
@@ -441,11 +442,16 @@ class Updater:
                 Reason.DOWNGRADE, f"{version} is older than the running {record.running}"
             )
 
-    def _download(self, tuf: TufUpdater, info: Any) -> Path:
-        cached = tuf.find_cached_target(info)
+    def _download(self, tuf: TufUpdater, info: TargetFile) -> Path:
+        """The package, verified against the signed length and hashes (TUF-verified ``info``)."""
+        dest = self.layout.downloads / quote(info.path, "")
+        cached = tuf.find_cached_target(info, str(dest))
         if cached:
             return Path(cached)
-        return Path(self._guard(lambda: tuf.download_target(info), info.path))
+        # consistent snapshot (our publisher always uses it): the URL names the file's hash
+        dirname, sep, basename = info.path.rpartition("/")
+        url = f"{self.repo_url}/targets/{dirname}{sep}{info.hashes['sha256']}.{basename}"
+        return self._guard(lambda: self.fetcher.download_target(url, info, dest), info.path)
 
     def _verify(self, archive: Path, release: Release) -> Manifest:
         try:
