@@ -137,7 +137,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     ids = generate_keys(args.out)
     for role, keyid in ids.items():
         print(f"{role:<9} {keyid[:16]}  {args.out / (role + '.pem')}")
-    print("keep root.pem offline; publish needs all four")
+    print("keep these secret (root.pem above all): they decide what every terminal installs")
     return 0
 
 
