@@ -190,7 +190,7 @@ def build_package(
     # mtime=0 and sorted members make the archive reproducible (same hashes, same target)
     with (
         open(out, "wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for name in [MANIFEST, CHANGELOG, PARAMS, *sorted(files)]:
