@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from terminal.config import TerminalConfig
 
-__all__ = ["ActiveFirmware", "apply_firmware", "load_active_firmware"]
+if TYPE_CHECKING:
+    from firmware_update import Updater
+    from terminal.runtime import TerminalRuntime
+
+__all__ = ["ActiveFirmware", "apply_firmware", "load_active_firmware", "runtime_updater"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +60,33 @@ def apply_firmware(config: TerminalConfig, data_dir: Path) -> TerminalConfig:
     if footer:
         changes["receipt_footer"] = tuple(footer)
     return config.with_(**changes) if changes else config
+
+
+def runtime_updater(runtime: TerminalRuntime, repo_url: str, **options: Any) -> Updater:
+    """A ``firmware_update.Updater`` wired to a running terminal (the agent's ``update``).
+
+    Installs wait for ``runtime.idle()`` (no update during a transaction); the switch restarts
+    the core in-process, which re-reads the active slot's parameters; the health check wants
+    the journal readable and a sign-on to the host approved. ``options`` go to ``Updater``
+    (progress, on_state, model, health_timeout, ...).
+    """
+    from firmware_update import Health, Updater, default_health_check
+
+    data_dir = runtime.store.data_dir  # type: ignore[attr-defined]
+    basic = default_health_check(data_dir)
+
+    async def restart(slot: Path | None, manifest: Any) -> None:
+        await runtime.restart()
+
+    async def health_check(slot: Path | None, manifest: Any) -> Health:
+        health = basic(slot, manifest)
+        if not health.ok:
+            return health
+        result = await runtime.engine.signon()
+        if not result.approved:
+            return Health(False, f"sign-on to the host failed: {result.error or 'declined'}")
+        return Health(True)
+
+    return Updater(
+        data_dir, repo_url, idle=runtime.idle, restart=restart, health_check=health_check, **options
+    )
