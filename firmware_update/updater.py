@@ -3,7 +3,7 @@
 All I/O is here; the rules live in machine.py (transitions), package.py (archives) and python-tuf
 (metadata and target verification). The caller supplies three seams:
 
-* ``idle()``: an async context manager held from install to commit, so no update starts during
+* ``idle()``: an async context manager held from install to the restart, so no update starts during
   a transaction (one that arrives waits for it);
 * ``restart(slot_dir, manifest)``: restarts the terminal core in-process on the given slot;
 * ``health_check(slot_dir, manifest)``: returns :class:`Health` (devices, sign-on, journal).
@@ -497,9 +497,14 @@ class Updater:
         except UpdateRefused as refusal:
             return self._outcome(self._refused(refusal))
         # an update that arrives during a transaction waits here, still "verifying"
+        # install, switch and restart never overlap a transaction; the health check may (it
+        # signs on through the restarted core, which would otherwise wait for the gate)
         async with self._idle():
             record = self._save(record.step(Event.VERIFIED))
-            return self._outcome(await self._install_and_try(record, archive, manifest))
+            record = await self._install_and_restart(record, archive, manifest)
+        if record.state in TRIAL_STATES:
+            record = await self.finish_trial()
+        return self._outcome(record)
 
     def _refused(self, refusal: UpdateRefused) -> UpdateRecord:
         record = load_record(self.layout.state)
@@ -511,7 +516,7 @@ class Updater:
             )
         )
 
-    async def _install_and_try(
+    async def _install_and_restart(
         self, record: UpdateRecord, archive: Path, manifest: Manifest
     ) -> UpdateRecord:
         new = record.active.other
@@ -536,8 +541,7 @@ class Updater:
                 await _call(self._restart, slot, manifest)
         except Exception as exc:
             return await self._roll_back(record, Reason.RESTART_FAILED, f"restart failed: {exc}")
-        self._save(record.step(Event.RESTARTED))
-        return await self.finish_trial()
+        return self._save(record.step(Event.RESTARTED))
 
     async def finish_trial(self) -> UpdateRecord:
         """Health-check the slot on trial within the time limit; commit or roll back."""
