@@ -49,16 +49,17 @@ def load_active_firmware(data_dir: Path) -> ActiveFirmware | None:
 def apply_firmware(config: TerminalConfig, data_dir: Path) -> TerminalConfig:
     """``config`` with the active firmware's parameters; unchanged without firmware.
 
-    The firmware's parameters are the provider's: a receipt footer in the package replaces the
-    one in the settings, as a provider's update does on a real terminal.
+    The firmware's parameters are the provider's: a receipt header or footer in the package
+    replaces the one in the settings, as a provider's update does on a real terminal.
     """
     firmware = load_active_firmware(data_dir)
     if firmware is None:
         return config
     changes: dict[str, Any] = {}
-    footer = firmware.params.get("receipt_footer")
-    if footer:
-        changes["receipt_footer"] = tuple(footer)
+    for name in ("receipt_header", "receipt_footer"):
+        lines = firmware.params.get(name)
+        if lines:
+            changes[name] = tuple(lines)
     return config.with_(**changes) if changes else config
 
 

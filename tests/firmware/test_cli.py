@@ -42,7 +42,7 @@ def publish(tmp: Path, version: str, *extra: str) -> int:
 
 def test_publish_serve_trust_update_status_loop(publisher: Path, capsys):
     tmp = publisher
-    assert publish(tmp, "1.1.0", "--footer", "Thank you for shopping!") == 0
+    assert publish(tmp, "1.1.0", "--footer", "Thank you for shopping!", "--header", "Tel 555") == 0
     data = tmp / "term"
     root = tmp / "repo" / "metadata" / "1.root.json"
     assert main(["firmware", "trust", "--data-dir", str(data), str(root)]) == 0
@@ -80,6 +80,7 @@ def test_publish_serve_trust_update_status_loop(publisher: Path, capsys):
     # the visible change: the terminal core starts with the package's receipt footer
     config = apply_firmware(TerminalConfig(), data)
     assert config.receipt_footer == ("Thank you for shopping!",)
+    assert config.receipt_header == ("Tel 555",)
 
 
 def test_without_firmware_the_config_is_untouched(tmp_path: Path):
