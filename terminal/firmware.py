@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from firmware_update import Updater
     from terminal.runtime import TerminalRuntime
 
-__all__ = ["ActiveFirmware", "apply_firmware", "load_active_firmware", "runtime_updater"]
+__all__ = [
+    "ActiveFirmware",
+    "apply_firmware",
+    "load_active_firmware",
+    "runtime_updater",
+    "tui_update_starter",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +97,20 @@ def runtime_updater(runtime: TerminalRuntime, repo_url: str, **options: Any) -> 
     return Updater(
         data_dir, repo_url, idle=runtime.idle, restart=restart, health_check=health_check, **options
     )
+
+
+def tui_update_starter(runtime: TerminalRuntime, repo_url: str, **options: Any) -> Any:
+    """``start(progress)`` for ``terminal.tui.screens.firmware.FirmwareScreen``."""
+
+    async def start(progress: Any) -> tuple[bool, str]:
+        updater = runtime_updater(
+            runtime,
+            repo_url,
+            progress=lambda state, done, total: progress(state.value, done, total),
+            on_state=lambda record: progress(record.state.value, 0, 0),
+            **options,
+        )
+        outcome = await updater.run()
+        return outcome.ok, outcome.message
+
+    return start
