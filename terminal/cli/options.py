@@ -22,3 +22,6 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
     p.add_argument("--theme", choices=THEMES, default="dark", help="colour theme")
+    p.add_argument(
+        "--firmware-url", help="firmware repository for the firmware screen (posemu firmware serve)"
+    )

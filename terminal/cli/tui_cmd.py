@@ -27,6 +27,7 @@ from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
 from terminal.engine.service import TerminalService
+from terminal.firmware import tui_update_starter
 from terminal.runtime import TerminalRuntime
 from terminal.simulation import QrCustomer
 from terminal.store.state import TerminalStore, default_data_dir
@@ -64,7 +65,9 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        firmware_url: str | None = None,
     ) -> None:
+        self._firmware_url = firmware_url
         self._host = host
         self._spec_name = spec
         self._data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -116,6 +119,9 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            firmware=tui_update_starter(runtime, self._firmware_url)
+            if self._firmware_url
+            else None,
         )
         return self.services
 
@@ -157,6 +163,7 @@ def run_tui(args: argparse.Namespace) -> int:
         host=getattr(args, "host", None),
         spec=getattr(args, "spec", None) or "iso87ascii",
         data_dir=getattr(args, "data_dir", None),
+        firmware_url=getattr(args, "firmware_url", None),
     )
     try:
         services = runtime.open()

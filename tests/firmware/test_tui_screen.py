@@ -77,3 +77,36 @@ async def test_a_refusal_is_shown_in_one_line(repo: Repo, data_dir: Path):
         result = screen.query_one("#fw-result", Label)
         assert str(result.content).startswith("refused (hash-mismatch)")
         assert result.has_class("-failed")
+
+
+async def test_posemu_tui_with_a_firmware_url_updates_the_running_terminal(
+    repo: Repo, tmp_path: Path
+):
+    from firmware_update import trust
+    from terminal.cli.tui_cmd import TuiRuntime, interactive_rules
+    from tests.tui.helpers import FAST_CONFIG, drive, wait_for
+
+    data = tmp_path / "term"
+    trust(data, repo.root_json())
+    repo.publish("1.1.0", footer="Thank you for shopping!")
+    tui = TuiRuntime(
+        data_dir=data,
+        config=FAST_CONFIG,
+        rules=interactive_rules(),
+        signon_at_start=False,
+        firmware_url=repo.url,
+    )
+    services = tui.open()
+    try:
+        async with drive(services) as (app, pilot):
+            app.action_open_screen("firmware")
+            await wait_for(pilot, lambda: isinstance(app.screen, FirmwareScreen))
+            screen = app.screen
+            await pilot.press("u")
+            await wait_for(pilot, lambda: not screen.busy, timeout=30)
+            result = str(screen.query_one("#fw-result", Label).content)
+            assert result == "committed 1.1.0 (was 0.0.0)"
+            footer = tui.runtime.service.config.receipt_footer
+            assert footer == ("Thank you for shopping!",)
+    finally:
+        tui.close()
