@@ -10,10 +10,10 @@ only, a simulated QR customer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from terminal.config import TerminalConfig
 from terminal.core.events import EventBus
@@ -26,6 +26,7 @@ from terminal.engine.results import TxnRef, TxnResult
 __all__ = [
     "Clock",
     "CustomerSimulator",
+    "DevicesLike",
     "MpmSessionLike",
     "PanePrinterLike",
     "PosBackend",
@@ -86,6 +87,29 @@ class ReceiptsLike(Protocol):
     def print_pending(self, journal_id: int) -> list[CopyOutcome]: ...
 
 
+class DeviceRowLike(Protocol):
+    role: str
+    url: str
+    state: str
+    last_event: str
+
+
+class DevicesLike(Protocol):
+    """Devices attached on the command line (``--reader``, ``--printer``, ``--scanner``).
+
+    ``reader``/``scanner`` are ``terminal.core.devices.CardReader``/``CodeScanner`` (or
+    None); their listeners run on the device's thread. ``printer_state`` is the real
+    printer's state for the status bar ("" when printing goes to the pane).
+    """
+
+    reader: Any
+    scanner: Any
+
+    def rows(self) -> Sequence[DeviceRowLike]: ...
+    @property
+    def printer_state(self) -> str: ...
+
+
 class PanePrinterLike(Protocol):
     """The emulated built-in printer: its slips go to ``sink``; its paper can run out."""
 
@@ -130,3 +154,6 @@ class PosServices:
     signon_at_start: bool = True  # a real terminal signs on when it boots
     #: start(progress) -> (ok, message) for the firmware screen; None: no repository given
     firmware: FirmwareStart | None = None
+    #: The config in force now (the runtime's, which a restart may replace); None: fixed.
+    current_config: Callable[[], TerminalConfig] | None = None
+    devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)
