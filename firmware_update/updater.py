@@ -67,6 +67,7 @@ __all__ = [
     "Outcome",
     "Release",
     "Updater",
+    "active_slot",
     "default_health_check",
     "on_boot",
     "read_status",
@@ -244,6 +245,16 @@ def on_boot(data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS) -> BootInfo:
         else:
             record = record.step(Event.REBOOTED, boots=boots)
         save_record(layout.state, record)
+    return _boot_info(layout, record)
+
+
+def active_slot(data_dir: Path) -> BootInfo:
+    """The slot to run on, read-only (a restart of the core within one process)."""
+    layout = Layout(data_dir)
+    return _boot_info(layout, load_record(layout.state))
+
+
+def _boot_info(layout: Layout, record: UpdateRecord) -> BootInfo:
     path = layout.slot(record.active)
     manifest = verify_slot(path) if path.is_dir() else None
     return BootInfo(

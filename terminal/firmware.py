@@ -2,13 +2,15 @@
 
 ``firmware_update`` knows nothing of the terminal; this module is the one place that reads the
 active slot's parameters (receipt header/footer, test-card catalogue) and turns them into
-terminal settings. Before a start it also lets ``firmware_update.on_boot`` finish or undo an
-update a kill interrupted (and count the boot of a slot on trial). A terminal that never
+terminal settings. At the first start in a process it also lets ``firmware_update.on_boot``
+finish or undo an update a kill interrupted (and count the boot of a slot on trial); later
+restarts in the same process only read the active slot. A terminal that never
 received firmware pays nothing: no firmware state, no import of python-tuf.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,9 @@ __all__ = [
 ]
 
 
+_LOG = logging.getLogger("posemu.firmware")
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveFirmware:
     version: str
@@ -36,13 +41,28 @@ class ActiveFirmware:
     on_trial: bool = False  # installed but not yet committed: a health check is due
 
 
+#: Data directories whose boot recovery ran in this process: a later core restart (parameters,
+#: an A/B switch) only reads the active slot, it is not a boot of the terminal.
+_booted: set[Path] = set()
+
+
 def load_active_firmware(data_dir: Path) -> ActiveFirmware | None:
-    """The active slot's version and parameters, or None when no firmware was ever installed."""
+    """The active slot's version and parameters, or None when no firmware was ever installed.
+
+    A slot that fails its re-check (files changed since install) is logged and ignored: the
+    terminal starts on its settings alone rather than not at all.
+    """
     if not (data_dir / "firmware" / "state.json").exists():
         return None
-    from firmware_update import on_boot
+    from firmware_update import FirmwareError, active_slot, on_boot
 
-    info = on_boot(data_dir)
+    key = data_dir.resolve()
+    try:
+        info = active_slot(data_dir) if key in _booted else on_boot(data_dir)
+    except FirmwareError as exc:
+        _LOG.warning("firmware in %s not applied: %s", data_dir, exc)
+        return None
+    _booted.add(key)
     manifest = info.manifest
     return ActiveFirmware(
         version=str(manifest.version) if manifest else "0.0.0",

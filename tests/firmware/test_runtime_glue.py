@@ -61,3 +61,44 @@ async def test_failed_sign_on_rolls_back_to_the_old_footer(repo: Repo, tmp_path:
         await runtime.stop()
         runtime.close()
         await asyncio.sleep(0)
+
+
+def test_a_damaged_active_slot_is_logged_not_fatal(repo: Repo, data_dir: Path, caplog):
+    from firmware_update import Updater
+    from terminal.config import TerminalConfig
+    from terminal.firmware import apply_firmware
+
+    assert asyncio.run(Updater(data_dir, repo.url).run()).state is State.COMMITTED
+    slot = next((data_dir / "firmware" / "slots").iterdir())
+    (slot / "payload" / "app.bin").write_bytes(b"bit rot")
+    assert apply_firmware(TerminalConfig(), data_dir) == TerminalConfig()
+    assert "changed since it was installed" in caplog.text
+
+
+def test_only_the_first_start_in_a_process_counts_as_a_boot(repo: Repo, data_dir: Path):
+    import subprocess
+    import sys
+
+    from firmware_update import read_status
+    from terminal.config import TerminalConfig
+    from terminal.firmware import apply_firmware
+    from tests.firmware.test_kill import ROOT
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.firmware._child",
+            str(data_dir),
+            repo.url,
+            "health_check",
+            "ok",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+    )
+    assert result.returncode < 0  # killed while the new slot was on trial
+    for _ in range(5):  # one boot, then restarts of the core
+        config = apply_firmware(TerminalConfig(), data_dir)
+    assert read_status(data_dir)["boots"] == 1
+    assert config.receipt_footer == ("firmware 1.0.0",)
