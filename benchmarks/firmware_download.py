@@ -20,11 +20,13 @@ import argparse
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import urllib3
 from tuf.ngclient import Updater as TufUpdater
@@ -34,6 +36,7 @@ from firmware_update.fetcher import ResumableFetcher
 from firmware_update.keys import generate_keys, load_signers
 from firmware_update.package import build_package
 from firmware_update.publish import Publisher, package_target_name
+from firmware_update.server import RepoHandler, RepoServer
 from firmware_update.versions import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,13 +105,25 @@ def tuf(
     return refreshed - start, time.perf_counter() - refreshed
 
 
+class _CutOnce(RepoHandler):
+    """Drops the connection after ``cut`` bytes of the first package transfer."""
+
+    cut: int | None = None
+
+    def send_body(self, handle: BinaryIO, offset: int, count: int) -> None:
+        cut, type(self).cut = type(self).cut, None
+        if cut is None or "posemu-firmware" not in self.path:
+            super().send_body(handle, offset, count)
+            return
+        self.wfile.flush()
+        self.connection.sendfile(handle, offset, min(cut, count))
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+
 def resume(work: Path, root: bytes, size: int) -> tuple[int, int]:
     """(bytes fetched in the run after the cut, package size), against an in-process server."""
-    from firmware_update.server import RepoServer
-    from tests.firmware.helpers import Faults, FaultyHandler
-
-    faults = Faults(cut_after={package_target_name("2.0.0"): size // 2})
-    handler = type("Handler", (FaultyHandler,), {"faults": faults})
+    handler = type("Handler", (_CutOnce,), {"cut": size // 2})
     server = RepoServer(work / "repo", ("127.0.0.1", 0), handler)
     server.start()
     try:
