@@ -6,6 +6,15 @@ python-tuf's ngclient, installs into the inactive of two slots, restarts, health
 commits or rolls back. See docs/firmware.md.
 """
 
+from firmware_update.boot import (
+    BootInfo,
+    Health,
+    active_slot,
+    default_health_check,
+    on_boot,
+    read_status,
+    trust,
+)
 from firmware_update.errors import (
     FirmwareError,
     PackageError,
@@ -15,18 +24,7 @@ from firmware_update.errors import (
     UpdateRefused,
 )
 from firmware_update.machine import State
-from firmware_update.updater import (
-    BootInfo,
-    Health,
-    Outcome,
-    Release,
-    Updater,
-    active_slot,
-    default_health_check,
-    on_boot,
-    read_status,
-    trust,
-)
+from firmware_update.updater import Outcome, Release, Updater
 from firmware_update.versions import Version
 
 __all__ = [

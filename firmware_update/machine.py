@@ -11,7 +11,7 @@
 
 The record is written with temp file + fsync + ``os.replace`` before the work of the new state
 begins, so a kill at any instant leaves either the previous or the next record, never a torn
-one; :func:`firmware_update.updater.recover` reads it on the next start and finishes the job.
+one; :func:`firmware_update.boot.on_boot` reads it on the next start and finishes the job.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The terminal side: check, download, verify, install into A/B, restart, health-check, commit.
 
-All I/O is here; the rules live in machine.py (transitions), package.py (archives) and python-tuf
-(metadata and target verification). The caller supplies three seams:
+The orchestrator: the rules live in machine.py (transitions), package.py (archives), boot.py
+(recovery at start) and python-tuf (metadata and target verification). The caller supplies
+three seams:
 
 * ``idle()``: an async context manager held from install to the restart, so no update starts during
   a transaction (one that arrives waits for it);
@@ -9,7 +10,7 @@ All I/O is here; the rules live in machine.py (transitions), package.py (archive
 * ``health_check(slot_dir, manifest)``: returns :class:`Health` (devices, sign-on, journal).
 
 Callbacks may be plain functions or coroutines. Progress callbacks run on a worker thread
-during the download; a UI must hop to its own loop (Textual: ``call_from_thread``).
+during the download; a UI must hop to its own loop (Textual: ``post_message`` is thread-safe).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import asyncio
 import contextlib
 import inspect
 import json
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -27,9 +27,17 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from tuf.api import exceptions as tuf_exc
-from tuf.api.metadata import Metadata, Root, TargetFile
+from tuf.api.metadata import TargetFile
 from tuf.ngclient import Updater as TufUpdater
 
+from firmware_update.boot import (
+    DEFAULT_MAX_BOOTS,
+    Health,
+    HealthCheck,
+    default_health_check,
+    on_boot,
+    rolled_back,
+)
 from firmware_update.errors import (
     FirmwareError,
     PackageError,
@@ -42,7 +50,6 @@ from firmware_update.machine import (
     REST_STATES,
     TRIAL_STATES,
     Event,
-    Slot,
     State,
     UpdateRecord,
     load_record,
@@ -50,39 +57,13 @@ from firmware_update.machine import (
 )
 from firmware_update.package import Manifest, read_manifest, verify_slot
 from firmware_update.publish import RELEASES
-from firmware_update.slots import (
-    Layout,
-    backup_journal,
-    install_slot,
-    journal_problem,
-    latest_backup,
-    restore_journal,
-)
+from firmware_update.slots import Layout, backup_journal, install_slot
 from firmware_update.versions import Version
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "BootInfo",
-    "Health",
-    "Outcome",
-    "Release",
-    "Updater",
-    "active_slot",
-    "default_health_check",
-    "on_boot",
-    "read_status",
-    "trust",
-]
+__all__ = ["DEFAULT_MAX_SIZE", "DEFAULT_MODEL", "Outcome", "Release", "Updater"]
 
 DEFAULT_MODEL: Final = "posemu"
 DEFAULT_MAX_SIZE: Final = 256 << 20
-DEFAULT_MAX_BOOTS: Final = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    ok: bool
-    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +92,6 @@ class Outcome:
         return self.state in (State.IDLE, State.COMMITTED)
 
 
-@dataclass(frozen=True, slots=True)
-class BootInfo:
-    """The slot the terminal must start on, and whether it is on trial (health check due)."""
-
-    slot: Slot
-    path: Path | None
-    manifest: Manifest | None
-    on_trial: bool
-    record: UpdateRecord
-
-
-HealthCheck = Callable[[Path | None, Manifest | None], Health | Awaitable[Health]]
 Restart = Callable[[Path | None, Manifest | None], Awaitable[None] | None]
 ProgressCallback = Callable[[State, int, int], None]
 StateCallback = Callable[[UpdateRecord], None]
@@ -138,169 +107,6 @@ async def _call(func: Callable[..., Any], *args: Any) -> Any:
 @contextlib.asynccontextmanager
 async def _always_idle() -> AsyncIterator[None]:
     yield
-
-
-# --- provisioning, status, boot ----------------------------------------------------------------
-def trust(data_dir: Path, root_json: bytes, *, replace_existing: bool = False) -> str:
-    """Provision the terminal with a repository's root metadata; returns a one-line summary.
-
-    The root must verify with its own keys (threshold). An already provisioned, different root
-    is only replaced when asked, and then the cached metadata of the old repository goes too.
-    """
-    try:
-        root: Metadata[Root] = Metadata.from_bytes(root_json)
-        if not isinstance(root.signed, Root):
-            raise ValueError(f"this is {root.signed.type} metadata, not root")
-        root.signed.verify_delegate(Root.type, root.signed_bytes, root.signatures)
-    except tuf_exc.UnsignedMetadataError as exc:
-        raise UpdateRefused(Reason.BAD_SIGNATURE, f"root metadata: {exc}") from exc
-    except Exception as exc:
-        raise UpdateRefused(Reason.BAD_METADATA, f"not usable root metadata: {exc}") from exc
-    layout = Layout(data_dir)
-    if layout.trusted_root.exists():
-        if layout.trusted_root.read_bytes() == root_json:
-            return f"already trusted: root version {root.signed.version}"
-        if not replace_existing:
-            raise UpdateRefused(
-                Reason.NOT_PROVISIONED,
-                f"{layout.trusted_root} already trusts another root; use --replace to change it",
-            )
-        shutil.rmtree(layout.metadata, ignore_errors=True)
-    layout.root.mkdir(parents=True, exist_ok=True)
-    tmp = layout.trusted_root.with_name(".trusted-root.json.tmp")
-    tmp.write_bytes(root_json)
-    tmp.replace(layout.trusted_root)
-    keys = ", ".join(f"{role} {len(r.keyids)} key(s)" for role, r in root.signed.roles.items())
-    return f"trusted root version {root.signed.version} ({keys})"
-
-
-def read_status(data_dir: Path) -> dict[str, Any]:
-    """Slots, versions, active slot, state and last result; read-only."""
-    layout = Layout(data_dir)
-    record = load_record(layout.state)
-    slots = {}
-    for slot in Slot:
-        path = layout.slot(slot)
-        entry: dict[str, Any] = {"version": str(record.version_of(slot))}
-        if path.is_dir():
-            try:
-                manifest = verify_slot(path)
-                entry["changelog"] = manifest.changelog.strip().splitlines()[:3]
-                entry["bootable"] = True
-            except PackageError as exc:
-                entry["bootable"] = False
-                entry["problem"] = str(exc)
-        else:
-            entry["bootable"] = slot is Slot.A and not record.versions.get(slot.value)
-            entry["empty"] = True
-        slots[slot.value] = entry
-    return {
-        "provisioned": layout.trusted_root.exists(),
-        "active": record.active.value,
-        "running": str(record.running),
-        "state": record.state.value,
-        "floor": record.floor,
-        "target": record.target,
-        "boots": record.boots,
-        "last_result": record.last_result,
-        "reason": record.reason,
-        "updated": record.updated,
-        "slots": slots,
-    }
-
-
-def on_boot(data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS) -> BootInfo:
-    """Call before starting the terminal core: finish or undo what a kill interrupted.
-
-    Before the switch (downloading, verifying, installing) the old slot was never touched: the
-    record becomes ``failed (interrupted)``. After the switch a start counts as a boot of the
-    slot on trial; more than ``max_boots`` of them without a health check is a crash loop, and
-    the previous slot comes back.
-    """
-    layout = Layout(data_dir)
-    record = load_record(layout.state)
-    if record.state in (State.DOWNLOADING, State.VERIFYING, State.INSTALLING):
-        layout.clean_staging()
-        versions = dict(record.versions)
-        if record.state is State.INSTALLING:
-            versions.pop(record.active.other.value, None)
-            shutil.rmtree(layout.slot(record.active.other), ignore_errors=True)
-        record = record.step(
-            Event.INTERRUPTED,
-            versions=versions,
-            reason=Reason.INTERRUPTED.value,
-            last_result=f"interrupted while {record.state.value}; still running {record.running}",
-        )
-        save_record(layout.state, record)
-    elif record.state in TRIAL_STATES:
-        boots = record.boots + 1
-        if boots > max_boots:
-            record = _rolled_back(
-                layout,
-                record,
-                Event.CRASH_LOOP,
-                Reason.CRASH_LOOP,
-                f"{record.running} did not pass its health check in {max_boots} starts",
-            )
-        else:
-            record = record.step(Event.REBOOTED, boots=boots)
-        save_record(layout.state, record)
-    return _boot_info(layout, record)
-
-
-def active_slot(data_dir: Path) -> BootInfo:
-    """The slot to run on, read-only (a restart of the core within one process)."""
-    layout = Layout(data_dir)
-    return _boot_info(layout, load_record(layout.state))
-
-
-def _boot_info(layout: Layout, record: UpdateRecord) -> BootInfo:
-    path = layout.slot(record.active)
-    manifest = verify_slot(path) if path.is_dir() else None
-    return BootInfo(
-        slot=record.active,
-        path=path if manifest else None,
-        manifest=manifest,
-        on_trial=record.state in TRIAL_STATES,
-        record=record,
-    )
-
-
-def _rolled_back(
-    layout: Layout, record: UpdateRecord, event: Event, reason: Reason, why: str
-) -> UpdateRecord:
-    back = record.previous or record.active.other
-    failed = record.running
-    problem = journal_problem(layout.journal)
-    note = ""
-    if problem:
-        backup = latest_backup(layout)
-        if backup is not None:
-            restore_journal(layout, backup)
-            note = f"; journal restored from {backup.name} ({problem})"
-    return record.step(
-        event,
-        active=back,
-        previous=None,
-        boots=0,
-        reason=reason.value,
-        last_result=f"rolled back from {failed} to {record.version_of(back)}: {why}{note}",
-    )
-
-
-def default_health_check(data_dir: Path) -> HealthCheck:
-    """What a terminal without a running core can check: the slot is intact, the journal reads."""
-
-    def check(path: Path | None, manifest: Manifest | None) -> Health:
-        if path is not None:
-            try:
-                verify_slot(path)
-            except PackageError as exc:
-                return Health(False, str(exc))
-        problem = journal_problem(Layout(data_dir).journal)
-        return Health(problem is None, problem or "")
-
-    return check
 
 
 # --- the update run ----------------------------------------------------------------------------
@@ -595,7 +401,7 @@ class Updater:
         )
 
     async def _roll_back(self, record: UpdateRecord, reason: Reason, why: str) -> UpdateRecord:
-        record = self._save(_rolled_back(self.layout, record, Event.UNHEALTHY, reason, why))
+        record = self._save(rolled_back(self.layout, record, Event.UNHEALTHY, reason, why))
         if self._restart is not None:
             slot = self.layout.slot(record.active)
             path = slot if slot.is_dir() else None
