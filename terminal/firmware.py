@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from terminal.config import TerminalConfig
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
     from firmware_update import Updater
-    from terminal.runtime import TerminalRuntime
 
 __all__ = [
     "ActiveFirmware",
+    "RuntimeLike",
     "apply_firmware",
     "load_active_firmware",
     "runtime_updater",
@@ -31,6 +33,18 @@ __all__ = [
 
 
 _LOG = logging.getLogger("posemu.firmware")
+
+
+class RuntimeLike(Protocol):
+    """What the wiring needs of ``terminal.runtime.TerminalRuntime`` (which imports this module,
+    so it is described here rather than imported)."""
+
+    store: Any
+    engine: Any
+
+    def idle(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def restart(self, new_config: Any = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +103,7 @@ def apply_firmware(config: TerminalConfig, data_dir: Path) -> TerminalConfig:
     return config.with_(**changes) if changes else config
 
 
-def runtime_updater(runtime: TerminalRuntime, repo_url: str, **options: Any) -> Updater:
+def runtime_updater(runtime: RuntimeLike, repo_url: str, **options: Any) -> Updater:
     """A ``firmware_update.Updater`` wired to a running terminal (the agent's ``update``).
 
     Installs wait for ``runtime.idle()`` (no update during a transaction); the switch restarts
@@ -99,7 +113,7 @@ def runtime_updater(runtime: TerminalRuntime, repo_url: str, **options: Any) -> 
     """
     from firmware_update import Health, Updater, default_health_check
 
-    data_dir = runtime.store.data_dir  # type: ignore[attr-defined]
+    data_dir = runtime.store.data_dir
     basic = default_health_check(data_dir)
 
     async def restart(slot: Path | None, manifest: Any) -> None:
@@ -119,7 +133,7 @@ def runtime_updater(runtime: TerminalRuntime, repo_url: str, **options: Any) -> 
     )
 
 
-def tui_update_starter(runtime: TerminalRuntime, repo_url: str, **options: Any) -> Any:
+def tui_update_starter(runtime: RuntimeLike, repo_url: str, **options: Any) -> Any:
     """``start(progress)`` for ``terminal.tui.screens.firmware.FirmwareScreen``."""
 
     async def start(progress: Any) -> tuple[bool, str]:
