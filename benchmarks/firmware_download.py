@@ -111,10 +111,11 @@ class _CutOnce(RepoHandler):
     cut: int | None = None
 
     def send_body(self, handle: BinaryIO, offset: int, count: int) -> None:
-        cut, type(self).cut = type(self).cut, None
+        cut = type(self).cut
         if cut is None or "posemu-firmware" not in self.path:
             super().send_body(handle, offset, count)
             return
+        type(self).cut = None
         self.wfile.flush()
         self.connection.sendfile(handle, offset, min(cut, count))
         self.close_connection = True
