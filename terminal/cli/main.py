@@ -16,6 +16,7 @@ from terminal.cli import (
     iso8583_cmds,
     journal_cmds,
     pay_cmds,
+    store_cmds,
     tui_cmd,
 )
 from terminal.core.errors import TerminalError
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tui_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (tui_cmd, pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds):
+    for module in (tui_cmd, pay_cmds, journal_cmds, store_cmds, card_cmds, host_cmd, iso8583_cmds):
         module.add_parser(sub)
     return parser
 

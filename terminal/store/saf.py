@@ -23,6 +23,7 @@ from terminal.store.errors import (
     SensitiveDataError,
     StoreError,
 )
+from terminal.store.retention import SAF_CLEAR_SQL
 from terminal.store.vault import Vault, refuse_card_data
 
 __all__ = [
@@ -282,8 +283,9 @@ class SqliteSafQueue:
         self._mark(message_id, "attempts = attempts + 1, last_attempt_at = ?", "recording a try")
 
     def done(self, message_id: int) -> None:
-        """The host acknowledged it: it leaves the queue (the row stays, marked done)."""
-        self._mark(message_id, "done_at = ?", "marking delivered")
+        """The host acknowledged it: it leaves the queue (the row stays, marked done, without
+        its sealed PAN, expiry or QR code: nothing will send it again)."""
+        self._mark(message_id, f"done_at = ?, {SAF_CLEAR_SQL}", "marking delivered")
 
     def _mark(self, message_id: int, assignment: str, what: str) -> None:
         stamp = time_to_text(self._clock())
