@@ -144,6 +144,8 @@ _V2: Final = (
         value TEXT NOT NULL
     )""",
     "INSERT INTO store_meta (name, value) VALUES ('store_id', lower(hex(randomblob(16))))",
+    # Why a message left the queue without being delivered ('' when it was delivered).
+    "ALTER TABLE saf ADD COLUMN note TEXT NOT NULL DEFAULT ''",
 )
 
 #: version -> statements that bring the schema from version - 1 to version.

@@ -287,6 +287,17 @@ class SqliteSafQueue:
         its sealed PAN, expiry or QR code: nothing will send it again)."""
         self._mark(message_id, f"done_at = ?, {SAF_CLEAR_SQL}", "marking delivered")
 
+    def cancel(self, message_id: int, reason: str) -> None:
+        """Take a message out of the queue without sending it (``note`` says why): a
+        reversal of a request that never left the terminal."""
+        refuse_card_data(reason, field="note", path=self._db.path)
+        with self._db.write(f"SAF message {message_id}: cancelling") as conn:
+            conn.execute(
+                f"UPDATE saf SET note = ?, done_at = ?, {SAF_CLEAR_SQL}"
+                " WHERE id = ? AND done_at IS NULL",
+                (f"cancelled: {reason}", time_to_text(self._clock()), message_id),
+            )
+
     def _mark(self, message_id: int, assignment: str, what: str) -> None:
         stamp = time_to_text(self._clock())
         with self._db.write(f"SAF message {message_id}: {what}") as conn:
