@@ -111,7 +111,7 @@ def _all() -> Any:
 def cmd_backup(args: argparse.Namespace) -> int:
     from terminal.store import TerminalStore
 
-    with TerminalStore(_data_dir(args), create=False) as store:
+    with TerminalStore(_data_dir(args), read_only=True) as store:  # works on a read-only dir
         print(store.backup(args.to))
     return 0
 
