@@ -78,11 +78,18 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Open read-only, run the integrity check, verify the data key; report."""
-    from terminal.store import TerminalStore
+    from terminal.store import StoreMissingError, TerminalStore
     from terminal.store.presence import backups
 
     data_dir = _data_dir(args)
-    with TerminalStore(data_dir, read_only=True) as store:
+    try:
+        opened = TerminalStore(data_dir, read_only=True)
+    except StoreMissingError:  # nothing lost: no store was ever made here
+        print(
+            json.dumps({"ok": True, "store": None}) if args.json else f"no store yet in {data_dir}"
+        )
+        return 0
+    with opened as store:
         report: dict[str, Any] = {
             "database": str(store.path),
             "schema_version": store.db.schema_version(),

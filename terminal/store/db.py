@@ -353,8 +353,10 @@ def check_sqlite_file(path: Path) -> None:
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"cannot read: {exc.strerror}", path=path) from exc
+    except OSError as exc:  # unreadable is as unusable as damaged: same ways out
+        raise StoreCorruptError(
+            f"cannot read ({exc.strerror}); if its permissions are wrong, fix them", path=path
+        ) from exc
     if header and header != SQLITE_HEADER:
         raise StoreCorruptError("not a SQLite database (bad file header)", path=path)
 
