@@ -25,8 +25,11 @@ EXIT_ERROR = 2
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir", type=Path, default=None, help="terminal data directory (default: per user)"
+    common.add_argument(  # SUPPRESS: `posemu --data-dir D store ...` must not be overridden
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="terminal data directory (default: per user)",
     )
     p = sub.add_parser("store", help="check, back up, restore or reset the terminal's data")
     cmds = p.add_subparsers(dest="store_cmd", required=True)
@@ -73,7 +76,8 @@ def _guarded(command: Any) -> Any:
 def _data_dir(args: argparse.Namespace) -> Path:
     from terminal.store import default_data_dir
 
-    return Path(args.data_dir) if args.data_dir else default_data_dir()
+    given = getattr(args, "data_dir", None)
+    return Path(given) if given else default_data_dir()
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from iso8583 import Iso8583Error
 from iso8583.host.embedded import EmbeddedHost
 from iso8583.host.rules import HostError, Rules, default_rules
 from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.cli.options import add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.engine.service import TerminalService
@@ -32,7 +33,6 @@ __all__ = ["TuiRuntime", "add_parser", "interactive_rules", "normalise_host", "r
 EXIT_ERROR = 2
 #: Seconds until the simulated QR customer pays by themselves: effectively never.
 MANUAL_PAY_DELAY = 24 * 3600.0
-_THEMES = ("dark", "light")
 
 
 def normalise_host(text: str) -> str:
@@ -130,14 +130,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--host",
-        help="acquirer host as HOST:PORT or tcp://HOST:PORT (default: start the host "
-        "simulator in-process)",
-    )
-    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
-    p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
-    p.add_argument("--theme", choices=_THEMES, default="dark", help="colour theme")
+    add_terminal_options(p)
 
 
 def run_tui(args: argparse.Namespace) -> int:

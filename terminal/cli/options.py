@@ -1,0 +1,24 @@
+"""The terminal's options, shared by ``posemu`` (no command: the TUI) and ``posemu tui``.
+
+Kept apart from ``tui_cmd`` so the top-level parser can be built without importing the
+TUI, the engine or the codec.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["THEMES", "add_terminal_options"]
+
+THEMES = ("dark", "light")
+
+
+def add_terminal_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host",
+        help="acquirer host as HOST:PORT or tcp://HOST:PORT (default: start the host "
+        "simulator in-process)",
+    )
+    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
+    p.add_argument("--theme", choices=THEMES, default="dark", help="colour theme")
