@@ -29,6 +29,14 @@ from datetime import datetime
 from iso8583.acquirer.codes import response_text
 from iso8583.acquirer.model import Kind, Request, Response
 from terminal.config import TerminalConfig
+from terminal.core.errors import LinkError
+from terminal.core.events import (
+    Event,
+    LinkFailed,
+    ReceiptReady,
+    ReversalDelivered,
+    ReversalQueued,
+)
 from terminal.core.journal import (
     JournalEntry,
     JournalQuery,
@@ -37,6 +45,7 @@ from terminal.core.journal import (
     ReceiptCopyRecord,
     TxnState,
 )
+from terminal.core.ports import TerminalStorage
 from terminal.core.receipts import Copy, render_text
 from terminal.core.transactions import (
     IllegalTransitionError,
@@ -46,16 +55,7 @@ from terminal.core.transactions import (
     next_state,
 )
 from terminal.engine.errors import EngineError
-from terminal.engine.events import (
-    LinkFailed,
-    ReceiptReady,
-    ReversalDelivered,
-    ReversalQueued,
-    TerminalEvent,
-)
 from terminal.engine.session import HostSession
-from terminal.net.errors import LinkError
-from terminal.store.state import TerminalStore
 
 __all__ = ["RETRY_CODES", "Bookkeeper", "Finished"]
 
@@ -83,15 +83,14 @@ class Bookkeeper:
     def __init__(
         self,
         config: TerminalConfig,
-        store: TerminalStore,
+        store: TerminalStorage,
         session: HostSession,
-        emit: Callable[[TerminalEvent], None],
+        emit: Callable[[Event], None],
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
         self.journal = store.journal
         self.saf = store.saf
-        self._db = store.db
         self.session = session
         self._emit = emit
         self._clock = clock
@@ -113,10 +112,9 @@ class Bookkeeper:
 
     def unsent(self, journal_id: int, saf_id: int | None, reason: str) -> JournalEntry:
         """No connection: nothing left the terminal, so nothing needs reversing."""
-        with self._db.write(f"closing journal entry {journal_id}, not sent"):
-            entry = self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NO CONNECTION")
-            if saf_id is not None:
-                self.saf.cancel(saf_id, f"not sent: {reason}")
+        entry = self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NO CONNECTION")
+        if saf_id is not None:  # killed before this: FAILED is NEVER_SENT, deliver cancels it
+            self.saf.cancel(saf_id, f"not sent: {reason}")
         _LOG.info("journal %s: not sent (%s)", journal_id, reason)
         return entry
 
@@ -163,9 +161,9 @@ class Bookkeeper:
                 draft, self.config, copy=Copy.CUSTOMER, original=original, balance=balance
             )
             copies.append(("customer", render_text(customer, self.config.receipt_width)))
-        for name, text in copies:
+        for name, _text in copies:
             self.journal.set_copy_status(journal_id, ReceiptCopyRecord(name, PrintStatus.PENDING))
-            self._emit(ReceiptReady(journal_id, name, text))
+            self._emit(ReceiptReady(journal_id, name))
         return Finished(
             self.journal.get(journal_id),
             copies[0][1],
@@ -237,14 +235,16 @@ class Bookkeeper:
         self._emit(ReversalDelivered(message.journal_id, entry.stan, response.response_code))
 
     def never_sent(self, journal_id: int, saf_id: int | None) -> None:
-        """The request never left (the entry is not SENT): FAILED, its reversal cancelled,
-        in one transaction."""
-        with self._db.write(f"closing journal entry {journal_id}, never sent"):
-            entry = self.journal.get(journal_id)
-            if entry.state is TxnState.CREATED:
-                self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NOT SENT")
-            if saf_id is not None:
-                self.saf.cancel(saf_id, "the request never left the terminal")
+        """The request never left (the entry is not SENT): FAILED, its reversal cancelled.
+
+        Either step may be the last before a crash: a FAILED entry's reversal is cancelled
+        by :meth:`deliver`, a CREATED one's by :meth:`recover`, so the order is safe as is.
+        """
+        entry = self.journal.get(journal_id)
+        if entry.state is TxnState.CREATED:
+            self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NOT SENT")
+        if saf_id is not None:
+            self.saf.cancel(saf_id, "the request never left the terminal")
         _LOG.info("journal %s stan %s: never sent, nothing to reverse", journal_id, entry.stan)
 
     # --- recovery -------------------------------------------------------------------------

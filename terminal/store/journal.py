@@ -310,12 +310,12 @@ class SqliteJournal:
         with self._db.write(f"updating journal entry {journal_id}") as conn:
             current = self._get(conn, journal_id)
             entry = check_entry(replace(current, **changes))
+            keep = keeps_token(entry.kind, entry.state)  # else no void or refund can need it
             conn.execute(
-                f"UPDATE journal SET {assignments}, updated_at = ? WHERE id = ?",
-                (*_row_values(entry), time_to_text(self._clock()), journal_id),
+                f"UPDATE journal SET {assignments}, updated_at = ?,"
+                " pan_token = CASE WHEN ? THEN pan_token END WHERE id = ?",
+                (*_row_values(entry), time_to_text(self._clock()), keep, journal_id),
             )
-            if not keeps_token(entry.kind, entry.state):  # no void or refund can need it now
-                conn.execute("UPDATE journal SET pan_token = NULL WHERE id = ?", (journal_id,))
             return self._get(conn, journal_id)
 
     def set_copy_status(self, journal_id: int, copy: ReceiptCopyRecord) -> None:
@@ -373,6 +373,26 @@ class SqliteJournal:
                 f"{where} ORDER BY local_time DESC, id DESC LIMIT ?",
                 (*params, query.limit),
             )
+
+    def changes_since(self, cursor: int, limit: int = 100) -> tuple[list[JournalEntry], int]:
+        """Entries created or changed after ``cursor`` (oldest change first) and the cursor
+        to ask with next time; start with 0. See :class:`terminal.core.ports.JournalFeed`."""
+        if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+            raise InvalidRecordError(f"{cursor!r} is not a cursor (an int >= 0)", field="cursor")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidRecordError(f"{limit!r} is not a positive int", field="limit")
+        with self._db.read("following the journal") as conn:
+            rows = conn.execute(
+                "SELECT id, change_seq FROM journal WHERE change_seq > ?"
+                " ORDER BY change_seq LIMIT ?",
+                (cursor, limit),
+            ).fetchall()
+            if not rows:
+                return [], cursor
+            marks = ", ".join("?" * len(rows))
+            found = self._select(conn, f"WHERE id IN ({marks})", [r["id"] for r in rows])
+        by_id = {e.id: e for e in found}
+        return [by_id[r["id"]] for r in rows], int(rows[-1]["change_seq"])
 
     def batch_entries(self, batch: str) -> list[JournalEntry]:
         """Every entry of a batch in the order it was made: what settlement totals."""

@@ -19,14 +19,22 @@ VISA = CardInput.test_card("visa-approve")
 
 
 class FailingUpdate:
-    """Refuse UPDATEs of ``table`` while armed, as a full disk would refuse the write."""
+    """Refuse, while armed, statements that change ``table.column`` (not triggers' own
+    bookkeeping), as a full disk would refuse the write."""
 
-    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
-        self.conn, self.table, self.armed, self.refused = conn, table, False, 0
+    def __init__(self, conn: sqlite3.Connection, table: str, column: str) -> None:
+        self.table, self.column, self.armed, self.refused = table, column, False, 0
         conn.set_authorizer(self)
 
-    def __call__(self, action: int, arg1: str | None, *_: object) -> int:
-        if self.armed and action == sqlite3.SQLITE_UPDATE and arg1 == self.table:
+    def __call__(
+        self, action: int, table: str | None, column: str | None, _db: object, trigger: object
+    ) -> int:
+        if (
+            self.armed
+            and action == sqlite3.SQLITE_UPDATE
+            and (table, column) == (self.table, self.column)
+            and trigger is None
+        ):
             self.refused += 1
             return sqlite3.SQLITE_DENY
         return sqlite3.SQLITE_OK
@@ -35,7 +43,7 @@ class FailingUpdate:
 async def test_a_failed_sent_write_sends_nothing_and_reverses_nothing(
     terminal, store, host, events
 ):
-    fault = FailingUpdate(store.db.conn, "journal")
+    fault = FailingUpdate(store.db.conn, "journal", "state")
     fault.armed = True
     with pytest.raises(StoreError):
         await terminal.sale(1000, VISA)
@@ -56,7 +64,7 @@ async def test_a_failed_sent_write_sends_nothing_and_reverses_nothing(
 
 async def test_a_request_that_may_have_left_is_still_reversed(terminal, store, host, events):
     """The other side of the rule: once SENT, a lost answer is reversed as before."""
-    fault = FailingUpdate(store.db.conn, "journal")
+    fault = FailingUpdate(store.db.conn, "journal", "state")
     result = await terminal.sale(1268, VISA)  # x.68: the host answers too late
     assert result.state is TxnState.REVERSED
     assert [e.stan for e in events if isinstance(e, ReversalDelivered)] == [result.stan]

@@ -76,8 +76,19 @@ def test_read_commands_work_on_a_read_only_directory_and_writes_say_why(data):
         posemu("journal", "show", "1", "--data-dir", str(data)),
         posemu("store", "check", "--data-dir", str(data)),
         posemu("journal", "reprint", "1", "--data-dir", str(data)),
+        # an external host (nothing listens on port 9): the store's own error, not the
+        # built-in host's state file, is what this test is about
         posemu(
-            "pay", "sale", "--amount", "1.00", "--card", "visa-approve", "--data-dir", str(data)
+            "pay",
+            "sale",
+            "--amount",
+            "1.00",
+            "--card",
+            "visa-approve",
+            "--host",
+            "tcp://127.0.0.1:9",
+            "--data-dir",
+            str(data),
         ),
     )
     assert listed.returncode == 0, listed.stderr
