@@ -145,15 +145,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirmed(args: argparse.Namespace, what: str) -> bool:
+    """Destructive-looking commands say what they do and want ``--yes``."""
+    if not args.yes:
+        print(f"error: {what}. Add --yes to do it", file=sys.stderr)
+    return bool(args.yes)
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from terminal.store import TerminalStore
 
-    if not args.yes:
-        print(
-            "error: reset starts a new, empty store (trace numbers restart, the journal is"
-            " empty); the old files are moved to backups/damaged-*/. Add --yes to do it",
-            file=sys.stderr,
-        )
+    if not _confirmed(
+        args,
+        "reset starts a new, empty store (trace numbers restart, the journal is empty);"
+        " the old files are moved to backups/damaged-*/",
+    ):
         return EXIT_ERROR
     data_dir = _data_dir(args)
     moved = TerminalStore.reset(data_dir)
@@ -165,12 +171,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
 def cmd_new_key(args: argparse.Namespace) -> int:
     from terminal.store import TerminalStore
 
-    if not args.yes:
-        print(
-            "error: new-key deletes every card token sealed under the old data key (voids and"
-            " refunds by reference still work). Add --yes to do it",
-            file=sys.stderr,
-        )
+    if not _confirmed(
+        args,
+        "new-key deletes every card token sealed under the old data key (voids and refunds"
+        " by reference still work)",
+    ):
         return EXIT_ERROR
     with TerminalStore(_data_dir(args), create=False) as store:
         moved = store.new_key()

@@ -477,6 +477,41 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
+def _connect(target: str, path: Path, what: str, busy_timeout: float) -> sqlite3.Connection:
+    """One connection (a path, or a ``file:`` URI) shared by the store's worker threads."""
+    try:
+        conn = sqlite3.connect(
+            target,
+            uri=target.startswith("file:"),
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise translate_error(exc, path, what) from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+@contextlib.contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path, what: str) -> Iterator[None]:
+    """An open that fails half-way closes its connection and says why, in our terms."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate_error(exc, path, what) from exc
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _checked(conn: sqlite3.Connection, path: Path, *, verify: bool, busy_timeout: float) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    if verify and (problem := integrity_problem(conn)) is not None:
+        raise StoreCorruptError(f"integrity check failed: {problem}", path=path)
+
+
 def open_database(
     path: Path | str,
     *,
@@ -507,26 +542,12 @@ def open_database(
     else:
         raise StoreMissingError("no terminal database here", path=path)
     _restrict(path)
-    try:
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise translate_error(exc, path, "opening the database") from exc
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if verify and (problem := integrity_problem(conn)) is not None:
-            raise StoreCorruptError(f"integrity check failed: {problem}", path=path)
+    conn = _connect(str(path), path, "opening the database", busy_timeout)
+    with _closed_on_error(conn, path, "opening the database"):
+        _checked(conn, path, verify=verify, busy_timeout=busy_timeout)
         _check_ownership(conn, path)  # before anything is written to a file that isn't ours
         _configure(conn, path)
         migrate(conn, path, migrations)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise translate_error(exc, path, "opening the database") from exc
-    except BaseException:
-        conn.close()
-        raise
     for suffix in ("-wal", "-shm"):
         _restrict(path.with_name(path.name + suffix))
     return Database(conn, path)
@@ -555,25 +576,10 @@ def _open_read_only(path: Path, *, verify: bool, busy_timeout: float) -> Databas
                 path=path,
             )
         uri += "&immutable=1"
-    try:
-        conn = sqlite3.connect(
-            uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise translate_error(exc, path, "opening the database read-only") from exc
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if verify and (problem := integrity_problem(conn)) is not None:
-            raise StoreCorruptError(f"integrity check failed: {problem}", path=path)
-        version = store_version(conn, path)
-        if version < READABLE_FROM:
+    conn = _connect(uri, path, "opening the database read-only", busy_timeout)
+    with _closed_on_error(conn, path, "opening the database read-only"):
+        _checked(conn, path, verify=verify, busy_timeout=busy_timeout)
+        if store_version(conn, path) < READABLE_FROM:
             raise StoreMissingError("the database holds no terminal data yet", path=path)
         conn.execute("PRAGMA query_only = ON")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise translate_error(exc, path, "opening the database read-only") from exc
-    except BaseException:
-        conn.close()
-        raise
     return Database(conn, path, read_only=True)

@@ -28,10 +28,10 @@ __all__ = [
     "MARKER_NAME",
     "Evidence",
     "backups",
-    "check_backup",
     "evidence",
     "lost_error",
     "move_aside",
+    "open_backup",
     "recovery_hint",
     "write_marker",
 ]
@@ -116,8 +116,9 @@ def write_marker(data_dir: Path, store_id: str) -> None:
     os.replace(tmp, marker)
 
 
-def check_backup(source_path: Path) -> None:
-    """Refuse a restore source that is not a healthy posemu store of a supported version."""
+def open_backup(source_path: Path) -> sqlite3.Connection:
+    """A read-only connection to a restore source, refused unless it is a healthy posemu
+    store of a supported version; the caller closes it."""
     if not source_path.is_file():
         raise BackupError("no backup file here", path=source_path)
     check_sqlite_file(source_path)
@@ -128,14 +129,17 @@ def check_backup(source_path: Path) -> None:
     try:
         problem = integrity_problem(source)
         version = store_version(source, source_path)
+        if problem is not None:
+            raise BackupError(f"backup is damaged: {problem}", path=source_path)
+        if version == 0:
+            raise BackupError("not a posemu backup (empty database)", path=source_path)
     except sqlite3.Error as exc:
-        raise BackupError(f"unreadable backup: {exc}", path=source_path) from exc
-    finally:
         source.close()
-    if problem is not None:
-        raise BackupError(f"backup is damaged: {problem}", path=source_path)
-    if version == 0:
-        raise BackupError("not a posemu backup (empty database)", path=source_path)
+        raise BackupError(f"unreadable backup: {exc}", path=source_path) from exc
+    except BaseException:
+        source.close()
+        raise
+    return source
 
 
 #: The embedded host simulator's state beside the store: its ledger refers to the journal.

@@ -45,10 +45,10 @@ from terminal.store.presence import (
     BACKUP_DIR_NAME,
     DB_FILE_NAME,
     MARKER_NAME,
-    check_backup,
     evidence,
     lost_error,
     move_aside,
+    open_backup,
     recovery_hint,
     write_marker,
 )
@@ -206,18 +206,16 @@ class TerminalStore:
         """Put backup ``src`` in place of a missing, empty or damaged database (whatever is
         there is moved aside first; the data key stays); return where the old files went."""
         data_dir, source = Path(data_dir), Path(src)
-        check_backup(source)
-        moved = move_aside(data_dir, key=False)
-        _private_dir(data_dir)
+        src_conn = open_backup(source)
         tmp = data_dir / f".{DB_FILE_NAME}.{os.getpid()}.partial"
         try:
+            moved = move_aside(data_dir, key=False)
+            _private_dir(data_dir)
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-            src_conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
             dst_conn = sqlite3.connect(tmp)
             try:
                 src_conn.backup(dst_conn)
             finally:
-                src_conn.close()
                 dst_conn.close()
             with tmp.open("rb+") as handle:
                 os.fsync(handle.fileno())
@@ -226,6 +224,7 @@ class TerminalStore:
         except (OSError, sqlite3.Error) as exc:
             raise BackupError(f"cannot restore into {data_dir}: {exc}", path=source) from exc
         finally:
+            src_conn.close()
             with contextlib.suppress(OSError):
                 tmp.unlink()
         cls(data_dir).close()  # migrates it forward and writes the marker
@@ -310,11 +309,7 @@ class TerminalStore:
         source_path = Path(src)
         if source_path.is_file() and source_path.resolve() == self.path.resolve():
             raise BackupError("is the live database, not a backup", path=source_path)
-        check_backup(source_path)
-        try:
-            source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise BackupError(f"cannot open the backup: {exc}", path=source_path) from exc
+        source = open_backup(source_path)
         try:
             safety = self.backup(self._backup_path("pre-restore"))
             self.db.replace_from(source)
