@@ -213,7 +213,8 @@ def targets() -> list[Target]:
         def read_request(data: bytes, s: Any = spec, p: Any = profile) -> object:
             return p.request_from_message(unpack(data, s), WHEN)
 
-        found.append(Target(f"host reads {name}", seeds, read_request, (*typed_iso, TerminalError)))
+        found.append(Target(f"host reads {name}", seeds, read_request, typed_iso))
+        found.append(Target(f"host engine {name}", seeds, _host_engine(spec), ()))
 
         def frame_stream(data: bytes, fmt: Any = spec.frame_format) -> object:
             framer = StreamFramer(fmt)
@@ -235,6 +236,26 @@ def targets() -> list[Target]:
     found.append(Target("swipe", swipes, lambda d: parse_swipe(_text(d)), typed_terminal))
     found += _reader_targets(swipes)
     return found
+
+
+class HostFault(Exception):
+    """The host simulator's last line of defence caught an unexpected error."""
+
+
+def _host_engine(spec: Any) -> Callable[[bytes], object]:
+    """The whole host path (decode, interpret, decide, answer); it never raises, so an
+    "internal error" answer is how an untyped exception shows."""
+    from iso8583.host import EmbeddedHost
+
+    engine = EmbeddedHost(spec).engine
+
+    def handle(data: bytes) -> object:
+        result = engine.handle(data, now=WHEN)
+        if result.summary.startswith("internal error"):
+            raise HostFault(result.summary)
+        return result
+
+    return handle
 
 
 def _mpm_with_crc(data: bytes) -> object:
