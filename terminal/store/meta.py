@@ -65,6 +65,17 @@ class SqliteKeyLedger:
             return None
         return token.split(":")[1]
 
+    def tokens_left(self) -> int:
+        """How many journal entries and queued messages still hold a sealed value."""
+        with self._db.read("counting sealed tokens") as conn:
+            entries = conn.execute(
+                "SELECT count(*) FROM journal WHERE pan_token IS NOT NULL"
+            ).fetchone()[0]
+            queued = conn.execute(
+                "SELECT count(*) FROM saf WHERE done_at IS NULL AND request LIKE '%\"v1:%'"
+            ).fetchone()[0]
+        return int(entries) + int(queued)
+
     def record_key_id(self, key_id: str) -> None:
         if not self._db.read_only:
             set_meta(self._db, KEY_ID, key_id)

@@ -92,6 +92,7 @@ class KeyLedger(Protocol):
 
     def expected_key_id(self) -> str | None: ...
     def record_key_id(self, key_id: str) -> None: ...
+    def tokens_left(self) -> int: ...
 
 
 class Vault:
@@ -150,6 +151,12 @@ class Vault:
             return None
         return self._load(create=False)[1]
 
+    def _left(self) -> str:
+        left = 0 if self._ledger is None else self._ledger.tokens_left()
+        if left == 0:
+            return "none is kept any more, so a new key loses nothing"
+        return f"{left} still kept"
+
     def _expected(self) -> str | None:
         return None if self._ledger is None else self._ledger.expected_key_id()
 
@@ -161,7 +168,8 @@ class Vault:
                     if expected is not None:
                         raise VaultError(
                             f"the data key is missing, but this store's tokens were sealed"
-                            f" under key {expected}; " + _NEW_KEY_HINT.format(dir=self.path.parent),
+                            f" under key {expected} ({self._left()}); "
+                            + _NEW_KEY_HINT.format(dir=self.path.parent),
                             path=self.path,
                         )
                     if create:
@@ -171,7 +179,7 @@ class Vault:
                 if expected is not None and found != expected:
                     raise VaultError(
                         f"the data key was replaced or damaged: its check value is {found},"
-                        f" this store's tokens were sealed under {expected}; "
+                        f" this store's tokens were sealed under {expected} ({self._left()}); "
                         + _NEW_KEY_HINT.format(dir=self.path.parent),
                         path=self.path,
                     )
