@@ -264,6 +264,8 @@ class TerminalStore:
         old file or a complete, checked backup. The data key is not included: keep it apart.
         """
         target = Path(dest) if dest is not None else self._backup_path("terminal")
+        if target.is_dir():  # a folder: a dated file inside it
+            target = target / self._backup_path("terminal").name
         if target.exists() and target.resolve() == self.path.resolve():
             raise BackupError("is the live database; choose another destination", path=target)
         try:
