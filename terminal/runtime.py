@@ -47,6 +47,7 @@ from terminal.core.ports import JournalFeed, Link, ReceiptPrinter, TerminalStora
 from terminal.core.receipting import ReceiptService
 from terminal.devices import NoPrinter
 from terminal.engine import CardInput, MpmSession, TerminalService, TxnRef, TxnResult
+from terminal.engine.errors import ServiceStateError
 from terminal.net.link import link_for
 from terminal.store import TerminalStore
 
@@ -109,6 +110,8 @@ class TerminalRuntime:
         self._hooks: list[tuple[str, Hook | None, Hook | None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._loop_lock = threading.Lock()
+        self._closed = False
         self._inflight = 0
         self._held = 0
         self._cond: asyncio.Condition | None = None
@@ -159,20 +162,27 @@ class TerminalRuntime:
 
     # --- the I/O thread -------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
+        with self._loop_lock:
+            if self._closed:
+                raise ServiceStateError("the terminal runtime is closed")
+            if self._loop is None:
+                self._loop = self._start_thread()
+            return self._loop
 
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
+    def _start_thread(self) -> asyncio.AbstractEventLoop:
+        """The runtime's loop, in a thread of its own ("posemu-engine")."""
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            self._thread = threading.Thread(target=run, name="posemu-engine", daemon=True)
-            self._thread.start()
-            ready.wait()
-            self._loop = loop
-        return self._loop
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="posemu-engine", daemon=True)
+        self._thread.start()
+        ready.wait()
+        return loop
 
     async def _on_loop(self, make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """Run ``make()`` on the runtime's loop and await it from the caller's loop."""
@@ -240,7 +250,11 @@ class TerminalRuntime:
                 self.receipts.width = new_config.receipt_width
             self.service = self._build_service(self.config)
             self._link_state = LinkState.UNKNOWN
-            await self.service.start()
+            try:
+                await self.service.start()
+            except Exception as exc:  # a broken store: stopped, and say why
+                self.bus.publish(Lifecycle(LifecyclePhase.STOPPED, str(exc)))
+                raise
             await self._run_hooks(start=True)
         self.bus.publish(Lifecycle(LifecyclePhase.STARTED, self.config.host))
 
@@ -256,8 +270,12 @@ class TerminalRuntime:
                 _LOG.exception("runtime hook %s failed on %s", name, "start" if start else "stop")
 
     def close(self) -> None:
-        """Stop the engine if it runs, end the I/O thread and close the store."""
-        loop, self._loop = self._loop, None
+        """Stop the engine if it runs, end the I/O thread and close the store (once)."""
+        with self._loop_lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, self._loop = self._loop, None
         if loop is not None:
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._stop_quietly(), loop).result(30)
