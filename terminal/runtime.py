@@ -34,6 +34,7 @@ from iso8583 import get_spec
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
 from terminal.core.events import (
+    Event,
     EventBus,
     Lifecycle,
     LifecyclePhase,
@@ -48,6 +49,7 @@ from terminal.core.receipting import ReceiptService
 from terminal.devices import NoPrinter
 from terminal.engine import CardInput, MpmSession, TerminalService, TxnRef, TxnResult
 from terminal.engine.errors import ServiceStateError
+from terminal.firmware import apply_firmware
 from terminal.net.link import link_for
 from terminal.store import TerminalStore
 
@@ -116,7 +118,6 @@ class TerminalRuntime:
         self._held = 0
         self._cond: asyncio.Condition | None = None
         self._link_state = LinkState.UNKNOWN
-        self._watch = self.bus.listen("runtime-link", self._follow_link, maxsize=100)
 
     # --- wiring ---------------------------------------------------------------------------
     @property
@@ -124,12 +125,15 @@ class TerminalRuntime:
         return self._spec
 
     def _build_service(self, config: TerminalConfig) -> TerminalService:
+        data_dir = getattr(self.store, "data_dir", None)
+        if data_dir is not None:  # the installed firmware's parameters (receipt footer...)
+            config = apply_firmware(config, data_dir)
         spec = self._spec
         return TerminalService(
             config,
             self.store,
             lambda: self._link_factory(config, spec),
-            on_event=self.bus.publish,
+            on_event=self._engine_event,
             spec=spec,
             clock=self._clock,
             lock_timeout=self._lock_timeout,
@@ -149,12 +153,14 @@ class TerminalRuntime:
         """Swap the printer (a serial printer plugged in); the next copy uses it."""
         self.devices.printer = printer
 
-    def _follow_link(self, delivery: Any) -> None:
-        state = link_state_of(delivery.event)
+    def _engine_event(self, event: Event) -> None:
+        """The engine's events go on the bus, each link state change right after its cause."""
+        self.bus.publish(event)
+        state = link_state_of(event)
         if state is not None and state is not self._link_state:
             self._link_state = state
-            detail = getattr(delivery.event, "reason", "")
-            self.bus.publish(LinkStateChanged(state, self.service.config.host, detail))
+            detail = getattr(event, "reason", "")
+            self.bus.publish(LinkStateChanged(state, self.config.host, detail))
 
     @property
     def link_state(self) -> LinkState:
@@ -283,7 +289,6 @@ class TerminalRuntime:
             if self._thread is not None:
                 self._thread.join(10)
             loop.close()
-        self._watch.close()
         self.store.close()
 
     async def _stop_quietly(self) -> None:
@@ -364,6 +369,8 @@ class TerminalRuntime:
         return await self._on_loop(run)
 
     def _publish_result(self, operation: str, result: object) -> None:
+        if isinstance(result, MpmSession) and result.result is not None:
+            result = result.result  # a QR order that ended at once (declined, host down)
         if isinstance(result, TxnResult):
             self.bus.publish(
                 TxnFinished(
