@@ -9,6 +9,7 @@ MODULES = [
     "benchmarks.iso8583_codec",
     "benchmarks.iso8583_bulk",
     "benchmarks.host_throughput",
+    "benchmarks.host_abuse",
     "benchmarks.tui_latency",
 ]
 
