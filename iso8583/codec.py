@@ -17,8 +17,8 @@ Packing caches the plan (sorted field order, bitmap bytes, compiled encoder) by 
 field numbers present. The cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time)
 is about 7 µs to pack and 9 µs to unpack on iso87ascii, 3-4x pyiso8583 (a shape is compiled the
 second time it decodes whole, so garbage with ever-new bitmaps never pays for a compile);
-through construct's own ``parse``/``build`` a few µs more (its context and stream), inside a user's ``Struct`` more
-again. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this
+through construct's own ``parse``/``build`` a few µs more (its context and stream), inside a
+user's ``Struct`` more again. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this
 construct (``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its
 construct protocol, both doing the same work).
 
