@@ -6,21 +6,21 @@
 length of its own, so like ``GreedyBytes`` it reads to the end of its stream: frame it with
 ``FixedSized``/``Prefixed`` or the dialect's :class:`~iso8583.framing.FrameFormat`.
 
-Every field is a construct object from ``iso8583.fields``/``iso8583.composite``. The bitmap
-decides which ones run, so the message construct cannot be one ``Struct`` with an ``If`` per
-field (that costs a context lookup and a condition for each of 128 fields); instead it compiles,
-per distinct bitmap (cached by the bitmap's raw bytes, at most 4096 plans), one Python function
-that runs the field constructs of the set bits in order: the field classes emit the source of
-their flat path (``emit_decode``/``emit_encode``, like construct's ``_emitparse``), and fall
-back to their own ``decode``/``encode`` for anything irregular, which raise the typed errors.
-Packing caches the plan (sorted field order, bitmap bytes, compiled encoder) by the tuple of
-field numbers present. The cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time)
-is about 7 µs to pack and 9 µs to unpack on iso87ascii, 3-4x pyiso8583 (a shape is compiled the
-second time it decodes whole, so garbage with ever-new bitmaps never pays for a compile);
-through construct's own ``parse``/``build`` a few µs more (its context and stream), inside a
-user's ``Struct`` more again. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this
-construct (``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its
-construct protocol, both doing the same work).
+Every field is a construct object from ``iso8583.fields``/``iso8583.composite``. The bitmap decides
+which ones run, so the message construct cannot be one ``Struct`` with an ``If`` per field (that
+costs a context lookup and a condition for each of 128 fields); instead it compiles, per distinct
+bitmap (cached by the bitmap's raw bytes, at most 4096 plans), one Python function that runs the
+field constructs of the set bits in order: the field classes emit the source of their flat path
+(``emit_decode``/``emit_encode``, like construct's ``_emitparse``), and fall back to their own
+``decode``/``encode`` for anything irregular, which raise the typed errors. Packing caches the plan
+(sorted field order, bitmap bytes, compiled encoder) by the tuple of field numbers present. The
+cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time) is about 7 µs to pack and 9 µs
+to unpack on iso87ascii, 3-4x pyiso8583 (a shape is compiled the second time it decodes whole, so
+garbage with ever-new bitmaps never pays for a compile); through construct's own
+``parse``/``build`` a few µs more (its context and stream), inside a user's ``Struct`` more again.
+``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this construct
+(``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its construct protocol, both doing
+the same work).
 
 Errors: :class:`DecodeError` carries field, byte offset (from the start of the message) and the
 partial message; :class:`EncodeError` the field. Neither is a construct ``ConstructError``.
