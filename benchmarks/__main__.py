@@ -13,6 +13,7 @@ MODULES = [
     "benchmarks.tui_latency",
     "benchmarks.cli_startup",
     "benchmarks.firmware_download",
+    "benchmarks.fuzz",
 ]
 
 if __name__ == "__main__":
