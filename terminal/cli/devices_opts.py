@@ -59,9 +59,9 @@ def _wait(args: argparse.Namespace) -> float:
     return args.timeout if getattr(args, "timeout", None) else DEFAULT_WAIT
 
 
-async def _until_online(device: Any) -> None:
+async def _until_online(device: Any, limit: float) -> None:
     """Prompt only once the port is open: bytes sent before that are flushed by the open."""
-    if not await asyncio.to_thread(device.wait_online, 3.0):
+    if not await asyncio.to_thread(device.wait_online, min(3.0, limit)):
         reason = device.line.last_error or "not answering"
         print(f"{device.url} is offline ({reason}); waiting for it", file=sys.stderr, flush=True)
 
@@ -69,7 +69,7 @@ async def _until_online(device: Any) -> None:
 async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> CardInput:
     """The next good swipe on the reader (read errors are reported and waited past)."""
     reader = devices.reader
-    await _until_online(reader)
+    await _until_online(reader, _wait(args))
     unsubscribe = reader.subscribe(
         lambda item: (
             print(f"reader: {item.reason}; swipe again", file=sys.stderr, flush=True)
@@ -88,7 +88,7 @@ async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> C
 
 async def wait_for_code(args: argparse.Namespace, devices: AttachedDevices) -> str:
     scanner = devices.scanner
-    await _until_online(scanner)
+    await _until_online(scanner, _wait(args))
     with scanner.expect_code() as expectation:
         print(f"scan the customer's code on {scanner.url} ...", file=sys.stderr, flush=True)
         return await asyncio.to_thread(expectation.wait, _wait(args))
