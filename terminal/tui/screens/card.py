@@ -76,9 +76,7 @@ class CardScreen(PosScreen[CardInput | None]):
         self._describe(CARDS[0].name)
         reader = self._reader()
         if reader is not None:  # swipes arrive on the reader's thread
-            self._unsubscribe = reader.subscribe(
-                lambda item: self.app.call_from_thread(self._swiped, item)
-            )
+            self._unsubscribe = reader.subscribe(self.from_device(self._swiped))
 
     def on_unmount(self) -> None:
         unsubscribe = getattr(self, "_unsubscribe", None)
