@@ -46,11 +46,21 @@ COMMANDS: dict[str, Command] = {
     "devsim": Command(
         "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
     ),
+    "agent": Command("terminal.cli.agent_cmd", "a headless terminal with its TMS agent"),
+    "repair": Command("terminal.cli.agent_cmd", "send a repair request to the TMS"),
+    "fleet": Command(
+        "terminal.cli.fleet_cmd", "many emulated terminals with agents (TMS load test)"
+    ),
+    "tms": Command("terminal.cli.tms_cmds", "TMS console: watch terminals, send remote commands"),
 }
 
 #: Exception classes that mean "a problem in the user's terms": (module, class name). Checked
 #: only if the module is already imported (an exception cannot come from an unloaded module).
-_OUR_ERRORS = (("iso8583.errors", "Iso8583Error"), ("terminal.core.errors", "TerminalError"))
+_OUR_ERRORS = (
+    ("iso8583.errors", "Iso8583Error"),
+    ("terminal.core.errors", "TerminalError"),
+    ("agent.errors", "AgentError"),
+)
 
 
 def _top_parser() -> argparse.ArgumentParser:

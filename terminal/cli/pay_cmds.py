@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from iso8583 import Iso8583Error
+from terminal.cli.agent_options import add_agent_options, attach_agent, wants_agent
 from terminal.cli.devices_opts import (
     AttachedDevices,
     add_input_device_options,
@@ -93,6 +94,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
     )
     add_input_device_options(common)
+    add_agent_options(common, embedded_default=False)
+    common.add_argument(
+        "--tms-flush",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --tms: seconds to wait for the outbox to reach the broker before exiting; "
+        "what is left goes out on the next run (default 5)",
+    )
     amount = argparse.ArgumentParser(add_help=False)
     amount.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
     card = argparse.ArgumentParser(add_help=False)
@@ -332,6 +342,8 @@ async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: 
     async with _host(args, config, spec, data_dir) as live:
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
         devices.attach_to(runtime)
+        if wants_agent(args, embedded_default=False):
+            attach_agent(args, runtime, data_dir, args.broker_url, flush_timeout=args.tms_flush)
         try:
             with devices:
                 await runtime.start()

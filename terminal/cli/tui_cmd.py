@@ -135,6 +135,7 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            current_config=lambda: runtime.config,
             devices=self.devices,
         )
         return self.services

@@ -151,4 +151,6 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    #: The config in force now (the runtime's, which a restart may replace); None: fixed.
+    current_config: Callable[[], TerminalConfig] | None = None
     devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)
