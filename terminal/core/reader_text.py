@@ -34,6 +34,8 @@ _STX, _ETX, _CR, _LF = 0x02, 0x03, 0x0D, 0x0A
 _TERMINATORS = frozenset((_CR, _LF))
 _STARTS = frozenset(b"%;+")
 _MANUAL = re.compile(r"\s*(\d{12,19})\s+(\d{4})\s*")
+#: A track without sentinels (ISO 8583 field 45/35 form): it must look like one to count.
+_BARE_TRACK = re.compile(r"^\s*(B?\d{12,19}[=D^])")
 #: A track 1 + 2 + 3 swipe with framing is under 230 bytes; anything far longer is noise.
 DEFAULT_MAX_RECORD = 512
 
@@ -274,10 +276,8 @@ def _first_start(text: str) -> int | None:
     for i, c in enumerate(text):
         if ord(c) in _STARTS and i + 1 < len(text):
             return i
-    stripped = text.strip()
-    if stripped and (stripped[0].isdigit() or stripped[0] in "BE"):
-        return text.index(stripped[0])
-    return None
+    bare = _BARE_TRACK.search(text)
+    return bare.start(1) if bare else None
 
 
 def _has_track(text: str) -> bool:
@@ -297,7 +297,7 @@ def _track_numbers(text: str) -> list[int]:
             numbers.append(3)
     if numbers:
         return numbers
-    stripped = text.strip()
-    if stripped and stripped[0].isdigit() and ("=" in stripped or "D" in stripped):
-        return [2]
-    return []
+    bare = _BARE_TRACK.search(text)
+    if bare is None:
+        return []
+    return [1] if bare.group(1).startswith("B") else [2]
