@@ -14,6 +14,7 @@ import asyncio
 import sys
 from typing import Any
 
+from terminal.core.devices import CardReader, CodeScanner
 from terminal.core.events import DeviceEvent
 from terminal.core.reader_text import SwipeFailed
 from terminal.devices.attached import AttachedDevices
@@ -59,10 +60,10 @@ def _wait(args: argparse.Namespace) -> float:
     return args.timeout if getattr(args, "timeout", None) else DEFAULT_WAIT
 
 
-async def _until_online(device: Any, limit: float) -> None:
+async def _until_online(device: CardReader | CodeScanner, limit: float) -> None:
     """Prompt only once the port is open: bytes sent before that are flushed by the open."""
     if not await asyncio.to_thread(device.wait_online, min(3.0, limit)):
-        reason = device.line.last_error or "not answering"
+        reason = device.last_error or "not answering"
         print(f"{device.url} is offline ({reason}); waiting for it", file=sys.stderr, flush=True)
 
 

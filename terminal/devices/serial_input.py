@@ -70,6 +70,10 @@ class InputDevice(Generic[T]):
     def state(self) -> str:
         return self.line.state
 
+    @property
+    def last_error(self) -> str:
+        return self.line.last_error if self.line.state == "offline" else ""
+
     def wait_online(self, timeout: float) -> bool:
         """True once the port is open and read (what was sent before that is flushed)."""
         self.start()
