@@ -12,6 +12,7 @@ MODULES = [
     "benchmarks.host_abuse",
     "benchmarks.tui_latency",
     "benchmarks.devices",
+    "benchmarks.firmware_download",
 ]
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "firmware": Command("terminal.cli.firmware_cmds", "publish, serve and install signed firmware"),
     "devsim": Command(
         "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
     ),
