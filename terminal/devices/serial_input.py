@@ -24,7 +24,7 @@ __all__ = ["Expectation", "InputDevice"]
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 #: Silence after which a reader's pending lines form a swipe (readers send a swipe at once).
-IDLE_AFTER = 0.08
+IDLE_AFTER = 0.03
 
 
 class InputDevice(Generic[T]):

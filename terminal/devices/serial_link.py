@@ -143,7 +143,7 @@ class SerialLine:
         role: DeviceRole,
         name: str,
         emit: EmitEvent,
-        read_timeout: float = 0.05,
+        read_timeout: float = 0.02,
         backoff: Backoff | None = None,
     ) -> None:
         self.url = url
