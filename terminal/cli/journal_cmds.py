@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
+from terminal.cli.options import amount_fields, emit_error
 from terminal.core.errors import TerminalError
 from terminal.core.journal import (
     JournalEntry,
@@ -29,11 +30,11 @@ from terminal.core.journal import (
 )
 from terminal.core.money import format_amount, parse_amount
 from terminal.core.receipts import SUPPORTED_WIDTHS, Copy, Currency, Receipt, render_text
+from terminal.settings import resolve_data_dir
 from terminal.store import (
     RecordNotFoundError,
     StoreMissingError,
     TerminalStore,
-    default_data_dir,
 )
 
 __all__ = ["EXIT_BAD_ARGS", "EXIT_NOT_FOUND", "add_parser", "print_status"]
@@ -102,14 +103,13 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     """One line on stderr and the documented exit status, whatever goes wrong."""
 
     def run(args: argparse.Namespace) -> int:
+        as_json = bool(getattr(args, "json", False))
         try:
             return int(command(args))
         except (_NotFound, RecordNotFoundError, StoreMissingError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_NOT_FOUND
+            return emit_error(str(exc), as_json=as_json, code=EXIT_NOT_FOUND, kind="not_found")
         except (_BadArgs, TerminalError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BAD_ARGS
+            return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_ARGS, kind="input")
 
     run.__doc__ = command.__doc__
     return run
@@ -169,7 +169,8 @@ def _states_arg(values: list[str]) -> list[TxnState]:
 
 
 def _open(args: argparse.Namespace) -> TerminalStore:
-    return TerminalStore(args.data_dir or default_data_dir(), create=False)
+    data_dir, _ = resolve_data_dir(args.data_dir)
+    return TerminalStore(data_dir, create=False)
 
 
 # --- presentation -------------------------------------------------------------------------
@@ -210,9 +211,8 @@ def _entry_json(entry: JournalEntry) -> dict[str, Any]:
         "time": entry.local_time.isoformat(),
         "kind": entry.kind.value,
         "state": entry.state.value,
-        "amount": entry.amount,
+        **amount_fields(entry.amount, entry.currency),
         "amount_text": _amount(entry),
-        "currency": entry.currency,
         "masked_pan": entry.masked_pan,
         "brand": entry.brand,
         "entry_mode": entry.entry_mode,

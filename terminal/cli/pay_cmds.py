@@ -29,11 +29,12 @@ import inspect
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from iso8583 import Iso8583Error
-from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.cli.options import amount_fields, emit_error, spec_from, terminal_settings
 from terminal.config import TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.core.money import format_amount, parse_amount
@@ -49,7 +50,7 @@ from terminal.engine import (
     TxnResult,
 )
 from terminal.net.errors import InvalidEndpointError, LinkError
-from terminal.store import StoreError, TerminalStore, default_data_dir
+from terminal.store import StoreError, TerminalStore
 
 __all__ = ["EXIT_APPROVED", "EXIT_BAD_INPUT", "EXIT_DECLINED", "EXIT_HOST", "add_parser"]
 
@@ -67,12 +68,18 @@ class _Usage(InputError):
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--host", help="tcp://HOST:PORT or tls://HOST:PORT (default: in-process)")
-    common.add_argument("--tls-ca", help="CA file to verify the host (tls://)")
-    common.add_argument("--tls-cert", help="client certificate for mutual TLS")
-    common.add_argument("--tls-key", help="client key for mutual TLS")
-    common.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
-    common.add_argument("--data-dir", help="terminal data directory (default: per-user)")
+    common.add_argument(
+        "--host",
+        help="HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (default: $POSEMU_HOST, the "
+        "settings file, else a host simulator in-process)",
+    )
+    common.add_argument("--tls-ca", help="CA file to verify the host (tls:// only)")
+    common.add_argument("--tls-cert", help="client certificate for mutual TLS (tls:// only)")
+    common.add_argument("--tls-key", help="client key for mutual TLS (tls:// only)")
+    common.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
+    common.add_argument(
+        "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
+    )
     common.add_argument("--json", action="store_true", help="print one JSON object")
     common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
     amount = argparse.ArgumentParser(add_help=False)
@@ -123,35 +130,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pay(args: argparse.Namespace) -> int:
+    as_json = bool(args.json)
     try:
-        spec = resolve_spec(args.spec)
-        config = _config(args, spec.name)
+        config, embedded, data_dir, spec = _config(args)
         op = _operation(args, Currency.lookup(config.currency).exponent)
-        return asyncio.run(_run(args, config, spec, op))
+        return asyncio.run(_run(args, config, spec, op, embedded=embedded, data_dir=data_dir))
     except (InputError, InvalidEndpointError) as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
     except (EngineError, LinkError, StoreError) as exc:
-        return _fail(str(exc), EXIT_HOST)
+        return _fail(_user_terms(str(exc), args), EXIT_HOST, as_json, "host")
     except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
 
 
-def _fail(text: str, code: int) -> int:
-    print(f"error: {text}", file=sys.stderr, flush=True)
-    return code
+def _user_terms(text: str, args: argparse.Namespace) -> str:
+    """The in-process simulator's random address means nothing to the user: name it."""
+    url = getattr(args, "embedded_url", None)
+    return text.replace(url, "embedded host simulator") if url else text
 
 
-def _config(args: argparse.Namespace, spec_name: str) -> TerminalConfig:
-    values: dict[str, Any] = {"spec": spec_name}
-    if args.host:
-        values["host"] = args.host
+def _fail(text: str, code: int, as_json: bool = False, kind: str = "error") -> int:
+    return emit_error(text, as_json=as_json, code=code, kind=kind)
+
+
+def _config(args: argparse.Namespace) -> tuple[TerminalConfig, bool, Path, Any]:
+    """Config from options, environment and settings file; True when the host is embedded."""
+    extra: dict[str, tuple[Any, str]] = {}
+    if args.spec:
+        extra["spec"] = (args.spec, "--spec")
     if args.timeout is not None:
-        values["response_timeout"] = args.timeout
-        values["connect_timeout"] = min(args.timeout, 60)
-    values["tls_ca_file"] = args.tls_ca
-    values["tls_cert_file"] = args.tls_cert
-    values["tls_key_file"] = args.tls_key
-    return TerminalConfig(**values)
+        if not 0.05 <= args.timeout <= 120:
+            raise _Usage(f"--timeout {args.timeout:g}: give 0.05 to 120 seconds")
+        extra["response_timeout"] = (args.timeout, "--timeout")
+        extra["connect_timeout"] = (min(args.timeout, 60), "--timeout")
+    config, sources, data_dir = terminal_settings(args, **extra)
+    spec = spec_from(config.spec, flag="--spec" if args.spec else f"{sources['spec']}: spec")
+    return config.with_(spec=spec.name), sources["host"] == "default", data_dir, spec
 
 
 def _card(args: argparse.Namespace, *, required: bool = True) -> CardInput | None:
@@ -242,10 +256,10 @@ async def _qr_mpm(terminal: TerminalService, amount: int, args: argparse.Namespa
 
 @contextlib.asynccontextmanager
 async def _host(
-    args: argparse.Namespace, config: TerminalConfig, spec: Any, data_dir: Path
+    config: TerminalConfig, spec: Any, data_dir: Path, *, embedded: bool
 ) -> AsyncIterator[TerminalConfig]:
     """The configured host, or an in-process simulator for the length of the command."""
-    if args.host:
+    if not embedded:
         yield config
         return
     from iso8583.host import EmbeddedHost, HostError  # only here: it is a heavy import
@@ -264,21 +278,32 @@ async def _host(
         host.stop()
 
 
-async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+async def _run(
+    args: argparse.Namespace,
+    config: TerminalConfig,
+    spec: Any,
+    op: _Op,
+    *,
+    embedded: bool,
+    data_dir: Path,
+) -> int:
     with TerminalStore(data_dir) as store:
-        async with _host(args, config, spec, data_dir) as live:
+        async with _host(config, spec, data_dir, embedded=embedded) as live:
+            if embedded:
+                args.embedded_url = live.host
             terminal = TerminalService(live, store, spec=spec)
             await terminal.start()
             try:
                 result = await op(terminal)
+                if result.error:
+                    result = replace(result, error=_user_terms(result.error, args))
                 _print(result, args.json)
                 if result.receipt_text and result.journal_id is not None:
                     terminal.record_print(result.journal_id, "merchant")
             finally:
                 await terminal.stop()
     if result.error:
-        print(f"error: {result.error}", file=sys.stderr, flush=True)
+        print(f"error: {_user_terms(result.error, args)}", file=sys.stderr, flush=True)
         return EXIT_HOST
     return EXIT_APPROVED if result.approved else EXIT_DECLINED
 
@@ -299,8 +324,7 @@ def _print(result: TxnResult, as_json: bool) -> None:
             "rrn": result.rrn,
             "stan": result.stan,
             "masked_pan": result.masked_pan,
-            "amount": _money(result.amount, result.currency),
-            "currency": result.currency,
+            **amount_fields(result.amount, result.currency),
             "journal_id": result.journal_id,
             "receipt": result.receipt_text,
             "reversal_pending": result.reversal_pending,

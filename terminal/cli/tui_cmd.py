@@ -24,21 +24,24 @@ from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.engine.service import TerminalService
+from terminal.settings import normalise_host
 from terminal.store.state import TerminalStore, default_data_dir
 from terminal.tui.services import EventRelay, PosServices
 
-__all__ = ["TuiRuntime", "add_parser", "interactive_rules", "normalise_host", "run_tui"]
+__all__ = [
+    "THEMES",
+    "TuiRuntime",
+    "add_parser",
+    "interactive_rules",
+    "normalise_host",
+    "run_tui",
+]
 
 EXIT_ERROR = 2
 #: Seconds until the simulated QR customer pays by themselves: effectively never.
 MANUAL_PAY_DELAY = 24 * 3600.0
-_THEMES = ("dark", "light")
-
-
-def normalise_host(text: str) -> str:
-    """``HOST:PORT`` -> ``tcp://HOST:PORT``; ``tcp://`` and ``tls://`` URLs pass through."""
-    text = text.strip()
-    return text if text.startswith(("tcp://", "tls://")) else f"tcp://{text}"
+THEMES = ("dark", "light")
+_THEMES = THEMES
 
 
 def interactive_rules() -> Rules:
@@ -60,7 +63,9 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        settings: list[tuple[str, str, str]] | None = None,
     ) -> None:
+        self._settings = settings or []
         self._host = host
         self._spec_name = spec
         self._data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -100,6 +105,7 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            settings=self._settings,
         )
         return self.services
 
@@ -132,24 +138,55 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--host",
-        help="acquirer host as HOST:PORT or tcp://HOST:PORT (default: start the host "
-        "simulator in-process)",
+        help="acquirer host as HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (default: "
+        "$POSEMU_HOST, the settings file, else the host simulator in-process)",
     )
-    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
-    p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
-    p.add_argument("--theme", choices=_THEMES, default="dark", help="colour theme")
+    p.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
+    p.add_argument(
+        "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
+    )
+    p.add_argument("--theme", choices=THEMES, help="colour theme (default: dark)")
+
+
+def needs_terminal() -> str | None:
+    """Why the TUI cannot run here (stdin or stdout is not a terminal), or None."""
+    for name, stream in (("input", sys.stdin), ("output", sys.stdout)):
+        try:
+            tty = stream is not None and stream.isatty()
+        except (ValueError, OSError):
+            tty = False
+        if not tty:
+            return (
+                f"the terminal UI needs an interactive terminal (standard {name} is not one); "
+                "for scripts use 'posemu pay ...' (see 'posemu --help')"
+            )
+    return None
 
 
 def run_tui(args: argparse.Namespace) -> int:
     """Run the TUI until the cashier quits; also what ``posemu`` with no subcommand runs."""
-    from terminal.tui.app import PosApp
+    from terminal.cli.options import spec_from, terminal_settings
+    from terminal.settings import describe
 
-    runtime = TuiRuntime(
-        host=getattr(args, "host", None),
-        spec=getattr(args, "spec", None) or "iso87ascii",
-        data_dir=getattr(args, "data_dir", None),
-    )
+    problem = needs_terminal()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     try:
+        spec_opt = getattr(args, "spec", None)
+        extra = {"spec": (spec_opt, "--spec")} if spec_opt else {}
+        config, sources, data_dir = terminal_settings(args, **extra)
+        spec_from(config.spec, flag="--spec" if spec_opt else f"{sources['spec']}: spec")
+        embedded = sources["host"] == "default"
+        from terminal.tui.app import PosApp
+
+        runtime = TuiRuntime(
+            host=None if embedded else config.host,
+            spec=config.spec,
+            data_dir=data_dir,
+            config=config,
+            settings=describe(config, sources),
+        )
         services = runtime.open()
     except (Iso8583Error, TerminalError, ConfigError, HostError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -128,3 +128,5 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    #: ``(name, shown value, source)`` of each setting (terminal.settings.describe).
+    settings: list[tuple[str, str, str]] = field(default_factory=list)
