@@ -179,7 +179,10 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         try:
             return Currency.lookup(value).numeric
         except (TerminalError, ValueError):
-            raise SettingsError(f"{bad}: unknown ISO 4217 currency") from None
+            from terminal.core.receipts.model import _CURRENCIES
+
+            known = ", ".join(sorted(k for k in _CURRENCIES if k.isalpha()))
+            raise SettingsError(f"{bad}: unknown ISO 4217 currency (known: {known})") from None
     if setting.name == "tmk":
         return value.replace(" ", "").upper()
     return value
