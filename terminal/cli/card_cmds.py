@@ -25,10 +25,10 @@ from terminal.core.qr import (
     parse_payment_code,
     render_qr,
 )
+from terminal.core.qr.order import mpm_payload
 from terminal.core.receipts import Currency
 from terminal.core.testcards import CARDS
 from terminal.core.tracks import parse_swipe
-from terminal.engine.qrsession import mpm_payload
 
 __all__ = ["EXIT_BAD_INPUT", "add_parser"]
 

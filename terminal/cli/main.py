@@ -1,62 +1,137 @@
 """Entry point of the ``posemu`` console script.
 
-Every subcommand module exposes ``add_parser(subparsers)`` and sets ``func``; errors of our own
-packages become one line on stderr and a non-zero exit, never a traceback.
+Commands load lazily: :data:`COMMANDS` maps each command name to the module that implements
+it, and only the module of the command being run is imported, so ``posemu --help`` or
+``posemu card parse`` never pay for Textual, the engine or the codec. A command module
+exposes ``add_parser(subparsers)`` (it may register several commands) and sets ``func``.
+To add a command group: write ``terminal/cli/<name>_cmds.py`` and add one line to
+:data:`COMMANDS`.
+
+Errors of our own packages become one line on stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import NamedTuple
 
-from iso8583 import Iso8583Error
-from terminal.cli import (
-    card_cmds,
-    config_cmd,
-    host_cmd,
-    iso8583_cmds,
-    journal_cmds,
-    pay_cmds,
-    tui_cmd,
-)
 from terminal.cli.options import add_global_options, emit_error, merge_global
-from terminal.core.errors import TerminalError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "Command", "build_parser", "find_command", "main"]
 
 EXIT_ERROR = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Command(NamedTuple):
+    module: str  # imported only when this command runs
+    help: str  # shown by ``posemu --help`` without importing ``module``
+
+
+#: Command name -> where it lives. One line per command; a module may serve several names.
+COMMANDS: dict[str, Command] = {
+    "tui": Command("terminal.cli.tui_cmd", "run the smart POS terminal in a text UI"),
+    "pay": Command("terminal.cli.pay_cmds", "run a transaction against the acquirer host"),
+    "journal": Command(
+        "terminal.cli.journal_cmds", "find, show and reprint journal entries (lost receipts)"
+    ),
+    "cards": Command("terminal.cli.card_cmds", "list the named test cards"),
+    "card": Command("terminal.cli.card_cmds", "card data tools"),
+    "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
+    "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
+    "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "config": Command("terminal.cli.config_cmd", "show and change the terminal's settings"),
+}
+
+#: Exception classes that mean "a problem in the user's terms": (module, class name). Checked
+#: only if the module is already imported (an exception cannot come from an unloaded module).
+_OUR_ERRORS = (("iso8583.errors", "Iso8583Error"), ("terminal.core.errors", "TerminalError"))
+
+
+def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posemu",
         description="Smart POS terminal emulator. Without a command: the terminal UI.",
+        allow_abbrev=False,  # so the command can be found without loading every module
     )
     add_global_options(parser)
-    parser.add_argument(
-        "--theme", dest="global_theme", choices=tui_cmd.THEMES, help="colour theme of the TUI"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (tui_cmd, pay_cmds, journal_cmds, card_cmds, host_cmd, iso8583_cmds, config_cmd):
-        module.add_parser(sub)
     return parser
 
 
+def find_command(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (skipping top-level options and their values), or None."""
+    takes_value: dict[str, bool] = {}
+    for action in _top_parser()._actions:
+        for flag in action.option_strings:
+            takes_value[flag] = action.nargs != 0
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return next(args, None)
+        if arg.startswith("-") and arg != "-":
+            if "=" not in arg and takes_value.get(arg, False):
+                next(args, None)
+            continue
+        return arg
+    return None
+
+
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(COMMANDS[name].module)
+
+
+def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``posemu`` parser. ``load``: the commands whose modules are imported to add their
+    full parsers (the others get a help-only stand-in); ``None`` loads every command."""
+    wanted = set(COMMANDS) if load is None else {n for n in load if n in COMMANDS}
+    modules = {COMMANDS[n].module for n in wanted}
+    parser = _top_parser()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    added: set[str] = set()
+    for name, command in COMMANDS.items():
+        if command.module in modules:
+            if command.module not in added:
+                added.add(command.module)
+                importlib.import_module(command.module).add_parser(sub)
+        elif name not in sub.choices:
+            sub.add_parser(name, help=command.help, description=command.help)
+    return parser
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    return int(_load("tui").run_tui(args))
+
+
+def _ours(exc: BaseException) -> bool:
+    for module_name, class_name in _OUR_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = find_command(argv)
+    parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
-    func = getattr(args, "func", None) or tui_cmd.run_tui
+    func: Callable[[argparse.Namespace], int] = getattr(args, "func", None) or _run_tui
     try:
         if args.command is None:  # the TUI: it takes every top-level option
             args.host = args.spec = args.data_dir = args.theme = None
         merge_global(args)
         return int(func(args))
-    except (Iso8583Error, TerminalError) as exc:
-        return emit_error(str(exc), as_json=bool(getattr(args, "json", False)), code=EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        if not _ours(exc):
+            raise
+        return emit_error(str(exc), as_json=bool(getattr(args, "json", False)), code=EXIT_ERROR)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Options shared by the commands: where they may be given, and what they mean.
 
+Kept apart from ``tui_cmd`` so the top-level parser can be built without importing the
+TUI, the engine or the codec (everything heavy is imported inside the functions).
+
 Why here: ``posemu --host X pay echo`` must talk to X, not quietly to the embedded host.
 argparse lets a subcommand's defaults overwrite the top-level values, so the top-level
 options are parsed under their own names and merged by :func:`merge_global`, which refuses
@@ -13,15 +16,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from terminal.config import TerminalConfig
 from terminal.core.errors import TerminalError
+
+if TYPE_CHECKING:
+    from terminal.config import TerminalConfig
 
 __all__ = [
     "GLOBAL_OPTIONS",
+    "THEMES",
     "OptionError",
     "add_global_options",
+    "add_terminal_options",
+    "amount_fields",
     "emit_error",
     "merge_global",
     "spec_from",
@@ -35,6 +43,9 @@ GLOBAL_OPTIONS: Final = {
     "global_data_dir": "data_dir",
     "global_theme": "theme",
 }
+
+
+THEMES: Final = ("dark", "light")
 
 
 class OptionError(TerminalError, ValueError):
@@ -62,6 +73,23 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)",
     )
+    parser.add_argument(
+        "--theme", dest="global_theme", choices=THEMES, help="colour theme of the TUI"
+    )
+
+
+def add_terminal_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``posemu tui`` (the same as the top-level ones)."""
+    p.add_argument(
+        "--host",
+        help="acquirer host as HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (default: "
+        "$POSEMU_HOST, the settings file, else the host simulator in-process)",
+    )
+    p.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
+    p.add_argument(
+        "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
+    )
+    p.add_argument("--theme", choices=THEMES, help="colour theme (default: dark)")
 
 
 def merge_global(args: argparse.Namespace) -> None:

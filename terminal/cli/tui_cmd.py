@@ -21,6 +21,7 @@ from iso8583 import Iso8583Error
 from iso8583.host.embedded import EmbeddedHost
 from iso8583.host.rules import HostError, Rules, default_rules
 from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.cli.options import THEMES, add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.engine.service import TerminalService
@@ -40,8 +41,6 @@ __all__ = [
 EXIT_ERROR = 2
 #: Seconds until the simulated QR customer pays by themselves: effectively never.
 MANUAL_PAY_DELAY = 24 * 3600.0
-THEMES = ("dark", "light")
-_THEMES = THEMES
 
 
 def interactive_rules() -> Rules:
@@ -136,16 +135,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--host",
-        help="acquirer host as HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (default: "
-        "$POSEMU_HOST, the settings file, else the host simulator in-process)",
-    )
-    p.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
-    p.add_argument(
-        "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
-    )
-    p.add_argument("--theme", choices=THEMES, help="colour theme (default: dark)")
+    add_terminal_options(p)
 
 
 def needs_terminal() -> str | None:

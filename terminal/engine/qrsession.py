@@ -15,11 +15,8 @@ from typing import TYPE_CHECKING
 
 from iso8583.acquirer.model import Kind, Request
 from iso8583.acquirer.security import WorkingKeys
-from terminal.config import TerminalConfig
 from terminal.core.journal import TxnState
-from terminal.core.money import format_amount
-from terminal.core.qr import MerchantAccount, build_mpm
-from terminal.core.receipts import Currency
+from terminal.core.qr.order import MPM_GUID, mpm_payload, order_reference
 from terminal.core.transactions import TxnEvent, build_request
 from terminal.engine.events import QrPending, TerminalEvent
 from terminal.engine.results import TxnResult
@@ -40,35 +37,8 @@ __all__ = [
     "start_order",
 ]
 
-#: Globally unique identifier of the emulator's merchant account template (ID 26.00).
-MPM_GUID = "com.posemu.acquirer"
 #: The host's answer while the customer has not paid yet ("request in progress").
 PENDING = "09"
-
-
-def order_reference(config: TerminalConfig, batch: str, stan: str) -> str:
-    """Unique per terminal and batch: ``TID-batch-STAN`` (at most 22 characters).
-
-    The dashes matter: run together, the digits could pass the Luhn check and look like a
-    card number to the store, which then (rightly) refuses to keep them.
-    """
-    return f"{config.terminal_id}-{batch}-{stan}"
-
-
-def mpm_payload(config: TerminalConfig, amount: int, order_ref: str) -> str:
-    """The dynamic EMVCo payload: terminal label 62.07 = TID, reference label 62.05 = order."""
-    exponent = Currency.lookup(config.currency).exponent
-    return build_mpm(
-        merchant_accounts=(MerchantAccount("26", MPM_GUID, (("01", config.merchant_id),)),),
-        mcc=config.merchant_category,
-        currency=config.currency,
-        amount=format_amount(amount, exponent),
-        country=config.merchant_country,
-        merchant_name=config.merchant_name[:25],
-        city=config.merchant_city[:15],
-        terminal_label=config.terminal_id,
-        reference_label=order_ref,
-    )
 
 
 class MpmSession:

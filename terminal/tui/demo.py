@@ -28,9 +28,9 @@ from terminal.core.journal import (
     ReceiptCopyRecord,
     TxnState,
 )
+from terminal.core.qr.order import mpm_payload
 from terminal.core.receipts import render_text
 from terminal.core.transactions import build_receipt
-from terminal.engine.qrsession import mpm_payload
 from terminal.engine.results import TxnResult
 from terminal.tui.app import PosApp
 from terminal.tui.messages import ReceiptPrinted
