@@ -111,6 +111,7 @@ class JournalQuery:
     states: Sequence[TxnState] = ()
     kinds: Sequence[Kind] = ()
     unprinted_only: bool = False
+    original_id: int | None = None  # entries referring to this one (voids, refunds)
     limit: int = 100
 
 

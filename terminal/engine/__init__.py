@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from terminal.engine.cardinput import CardInput, CardRead, CardSource
 from terminal.engine.errors import (
+    AmbiguousReferenceError,
     ChipRequiredError,
     EngineError,
     HostFailureError,
@@ -38,6 +39,7 @@ from terminal.engine.results import TxnRef, TxnResult
 from terminal.engine.service import LinkFactory, TerminalService
 
 __all__ = [
+    "AmbiguousReferenceError",
     "CardInput",
     "CardRead",
     "CardSource",
