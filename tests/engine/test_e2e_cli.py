@@ -191,7 +191,8 @@ def test_bad_input_is_one_line_and_exit_2(host, data_dir):
     for (args, fragment), run in zip(BAD_INPUT, runs, strict=True):
         assert run.code == 2, (args, run.err)
         body = run.json  # --json: the error is a JSON object on stdout too
-        assert body["ok"] is False and body["exit_status"] == 2
+        assert body["ok"] is False
+        assert body["exit_status"] == 2
         assert run.err == f"error: {body['error']}\n"
         lines = run.err.splitlines()
         assert len(lines) == 1, run.err

@@ -14,7 +14,7 @@ async def test_a_sale_with_refunds_cannot_be_voided(terminal, store, host):
     sale = await terminal.sale(3000, VISA)
     assert (await terminal.refund(sale.journal_id, 3000)).approved  # fully refunded
     sent = len(host.ledger.entries())
-    with pytest.raises(NotAllowedError, match="has refunds .*30.00 refunded"):
+    with pytest.raises(NotAllowedError, match=r"has refunds .*30\.00 refunded"):
         await terminal.void(TxnRef(stan=sale.stan))
     assert len(host.ledger.entries()) == sent  # nothing went to the host
     assert store.journal.get(sale.journal_id).state is TxnState.APPROVED
