@@ -371,3 +371,19 @@ def test_build_parse_round_trip(pan: str, label: str, aid: bytes, with_common: b
     assert cpm.applications[0].aid == aid.hex().upper()
     assert pan not in repr(cpm)
     assert cpm.to_base64() == text
+
+
+@pytest.mark.parametrize("digits", ["123456789012", "1234567890123", "123456789012345678"])
+def test_short_codes_and_pans_hide_at_least_six_digits(digits: str) -> None:
+    from terminal.core.qr.cpm import Pan
+
+    for shown in (Pan(digits).masked, str(Pan(digits))):
+        assert shown.count("*") >= 6, shown  # was 10 of 12 digits visible
+        assert shown[-4:] == digits[-4:]
+
+
+def test_numeric_code_mask_is_the_project_rule() -> None:
+    from iso8583.masking import mask_pan
+
+    code = parse_payment_code("281234567890123456")
+    assert str(code) == mask_pan("281234567890123456")

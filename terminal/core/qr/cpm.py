@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from iso8583.masking import mask_pan
 from terminal.core.qr.errors import CpmError, PaymentCodeError
 
 __all__ = [
@@ -56,8 +57,8 @@ def _is_digits(text: str) -> bool:
 
 
 def _mask(digits: str) -> str:
-    """First 6 and last 4 digits, the most PCI DSS allows to be shown."""
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+    """The project's one masking rule (first 6 / last 4 at most, at least 6 hidden)."""
+    return mask_pan(digits)
 
 
 def _join(parent: str | None, tag: str) -> str:
