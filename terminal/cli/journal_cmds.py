@@ -14,28 +14,27 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from terminal.cli.options import amount_fields, emit_error
-from terminal.core.errors import TerminalError
+from terminal.cli.options import emit_error
+from terminal.core.errors import NotFoundError, PrinterError, TerminalError
 from terminal.core.journal import (
     JournalEntry,
     JournalQuery,
-    PrintStatus,
-    ReceiptCopyRecord,
     TxnState,
+    amount_text,
+    entry_json,
+    print_status,
 )
-from terminal.core.money import format_amount, parse_amount
-from terminal.core.receipts import SUPPORTED_WIDTHS, Copy, Currency, Receipt, render_text
+from terminal.core.money import parse_amount
+from terminal.core.ports import PrintJob
+from terminal.core.receipting import ReceiptService
+from terminal.core.receipts import SUPPORTED_WIDTHS, Receipt, render_text
+from terminal.devices import PRINTER_URLS, open_printer
 from terminal.settings import resolve_data_dir
-from terminal.store import (
-    RecordNotFoundError,
-    StoreMissingError,
-    TerminalStore,
-)
+from terminal.store import StoreMissingError, TerminalStore
 
 __all__ = ["EXIT_BAD_ARGS", "EXIT_NOT_FOUND", "add_parser", "print_status"]
 
@@ -96,6 +95,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "reprint", parents=[common, target], help="print a DUPLICATE of an entry's receipt"
     )
     rep.add_argument("--copy", default="customer", help="merchant or customer (default)")
+    rep.add_argument("--printer", default="stdout", help=f"where it prints: {PRINTER_URLS}")
     rep.set_defaults(func=_guarded(cmd_reprint))
 
 
@@ -106,7 +106,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         as_json = bool(getattr(args, "json", False))
         try:
             return int(command(args))
-        except (_NotFound, RecordNotFoundError, StoreMissingError) as exc:
+        except (_NotFound, NotFoundError, StoreMissingError) as exc:
             return emit_error(str(exc), as_json=as_json, code=EXIT_NOT_FOUND, kind="not_found")
         except (_BadArgs, TerminalError) as exc:
             return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_ARGS, kind="input")
@@ -174,65 +174,6 @@ def _open(args: argparse.Namespace) -> TerminalStore:
 
 
 # --- presentation -------------------------------------------------------------------------
-def print_status(entry: JournalEntry) -> str:
-    """One word for the list: where a lost receipt stands."""
-    if entry.receipt is None:
-        return "no-receipt"
-    statuses = {c.status for c in entry.copies}
-    for status in (PrintStatus.PRINTED, PrintStatus.FAILED, PrintStatus.PENDING):
-        if status in statuses:
-            return status.value
-    return "unprinted"
-
-
-def _amount(entry: JournalEntry) -> str:
-    if entry.amount is None:
-        return ""
-    try:
-        currency = Currency.lookup(entry.currency)
-    except TerminalError:
-        return format_amount(entry.amount)
-    return f"{currency.alpha} {format_amount(entry.amount, currency.exponent)}"
-
-
-def _copy_json(copy: ReceiptCopyRecord) -> dict[str, Any]:
-    return {
-        "copy": copy.copy,
-        "status": copy.status.value,
-        "duplicate": copy.duplicate,
-        "printed_at": None if copy.printed_at is None else copy.printed_at.isoformat(),
-        "error": copy.error,
-    }
-
-
-def _entry_json(entry: JournalEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "time": entry.local_time.isoformat(),
-        "kind": entry.kind.value,
-        "state": entry.state.value,
-        **amount_fields(entry.amount, entry.currency),
-        "amount_text": _amount(entry),
-        "masked_pan": entry.masked_pan,
-        "brand": entry.brand,
-        "entry_mode": entry.entry_mode,
-        "stan": entry.stan,
-        "batch": entry.batch,
-        "invoice": entry.invoice,
-        "rrn": entry.rrn,
-        "auth_code": entry.auth_code,
-        "response_code": entry.response_code,
-        "response_text": entry.response_text,
-        "terminal_id": entry.terminal_id,
-        "merchant_id": entry.merchant_id,
-        "original_id": entry.original_id,
-        "qr_ref": entry.qr_ref,
-        "print_status": print_status(entry),
-        "never_printed": entry.never_printed,
-        "copies": [_copy_json(c) for c in entry.copies],
-    }
-
-
 _COLUMNS: Final = ("ID", "TIME", "KIND", "AMOUNT", "PAN", "STAN", "RRN", "AUTH", "STATE", "PRINT")
 
 
@@ -241,7 +182,7 @@ def _row(entry: JournalEntry) -> tuple[str, ...]:
         str(entry.id),
         entry.local_time.strftime("%Y-%m-%d %H:%M:%S"),
         entry.kind.value,
-        _amount(entry),
+        amount_text(entry),
         entry.masked_pan or "-",
         entry.stan,
         entry.rrn or "-",
@@ -282,7 +223,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         entries = store.journal.find(query)
     if args.json:
         for entry in entries:
-            print(json.dumps(_entry_json(entry), ensure_ascii=False))
+            print(json.dumps(entry_json(entry), ensure_ascii=False))
     elif entries:
         print(_table(entries))
     else:
@@ -320,9 +261,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         entry = _resolve(store, args)
     text = None if entry.receipt is None else render_text(_receipt(entry), width)
     if args.json:
-        print(json.dumps({**_entry_json(entry), "receipt_text": text}, ensure_ascii=False))
+        print(json.dumps({**entry_json(entry), "receipt_text": text}, ensure_ascii=False))
         return 0
-    details = _entry_json(entry)
+    details = entry_json(entry)
     for key in ("id", "time", "kind", "state", "amount_text", "masked_pan", "brand"):
         print(f"{key.replace('_text', ''):<14}{details[key] or '-'}")
     for key in ("entry_mode", "stan", "batch", "invoice", "rrn", "auth_code"):
@@ -342,39 +283,42 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _now_for(receipt: Receipt) -> datetime:
-    """Reprint time comparable with the slip's time (naive or aware alike), never before it."""
-    tz = receipt.timestamp.tzinfo
-    current = datetime.now(tz) if tz is not None else datetime.now()
-    return max(current, receipt.timestamp)
+class _Capture:
+    """``--json`` on stdout: the slip goes into the JSON object the command writes."""
+
+    name = "json"
+
+    def __init__(self) -> None:
+        self.job: PrintJob | None = None
+
+    def print_job(self, job: PrintJob) -> None:
+        self.job = job
 
 
 def cmd_reprint(args: argparse.Namespace) -> int:
-    """Print a DUPLICATE slip and record it as one more copy of the entry's receipt."""
+    """Print a DUPLICATE slip through the receipt service: one more copy of the receipt,
+    recorded pending, then printed (or failed, with the printer's reason)."""
     width = _width_arg(args.width)
     if args.copy not in ("merchant", "customer"):
         raise _BadArgs(f"--copy {args.copy!r}: expected merchant or customer")
+    capture = _Capture() if args.json and args.printer == "stdout" else None
+    printer = capture or open_printer(args.printer)
     with _open(args) as store:
         entry = _resolve(store, args)
-        receipt = _receipt(entry)
-        wanted = Copy.MERCHANT if args.copy == "merchant" else Copy.CUSTOMER
-        if receipt.copy is not wanted:
-            receipt = replace(receipt, copy=wanted)
-        reprinted_at = _now_for(receipt)
-        text = render_text(receipt.as_duplicate(reprinted_at), width)
-        if args.json:
-            out = {"id": entry.id, "copy": args.copy, "reprinted_at": reprinted_at.isoformat()}
-            print(json.dumps({**out, "text": text}, ensure_ascii=False))
-        else:
-            sys.stdout.write(text)
-        sys.stdout.flush()
-        store.journal.add_copy(
-            entry.id or 0,  # entries read from the store always have an id
-            ReceiptCopyRecord(
-                copy=args.copy,
-                status=PrintStatus.PRINTED,
-                duplicate=True,
-                printed_at=reprinted_at,
-            ),
-        )
+        _receipt(entry)  # no receipt: exit 1 before a copy is recorded
+        receipts = ReceiptService(store.journal, printer, width=width)
+        outcome = receipts.reprint(entry.id or 0, args.copy)
+    if not outcome.printed:
+        raise PrinterError(outcome.reason, printer=outcome.printer)
+    if capture is not None and capture.job is not None:
+        receipt = capture.job.receipt
+        out = {
+            "id": entry.id,
+            "copy": args.copy,
+            "reprinted_at": None
+            if receipt.reprinted_at is None
+            else receipt.reprinted_at.isoformat(),
+            "text": render_text(receipt, width),
+        }
+        print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0

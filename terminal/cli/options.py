@@ -177,22 +177,10 @@ def terminal_settings(
 
 
 def amount_fields(minor: int | None, currency: str) -> dict[str, Any]:
-    """How every command's JSON shows money: ``amount`` "12.34" in major units,
-    ``amount_minor`` 1234 and ``currency`` "156" (ISO 4217 numeric)."""
-    from terminal.core.money import format_amount
-    from terminal.core.receipts import Currency
+    """See :func:`terminal.core.journal.amount_json`: one representation of money."""
+    from terminal.core.journal import amount_json
 
-    if minor is None:
-        return {"amount": None, "amount_minor": None, "currency": currency}
-    try:
-        exponent = Currency.lookup(currency).exponent
-    except (TerminalError, ValueError):
-        exponent = 2
-    return {
-        "amount": format_amount(minor, exponent),
-        "amount_minor": minor,
-        "currency": currency,
-    }
+    return amount_json(minor, currency)
 
 
 def emit_error(text: str, *, as_json: bool, code: int, kind: str = "error") -> int:

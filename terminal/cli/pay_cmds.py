@@ -7,10 +7,13 @@ journal, store-and-forward queue and keys live in ``--data-dir`` (default: the p
 data directory), so a later ``posemu pay void --stan N`` finds the sale, and a reversal left
 by a killed command is delivered before the next one does anything else.
 
-Output: the merchant receipt and a summary line, or with ``--json`` exactly one JSON object
-(``approved, response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as
-"12.34", ``currency, journal_id, receipt, reversal_pending`` and a few more). Problems are
-one ``error:`` line on stderr.
+Output: the merchant receipt (printed through the receipt service on ``--printer``, by
+default stdout) and a summary line, or with ``--json`` exactly one JSON object (``approved,
+response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as "12.34",
+``currency, journal_id, receipt, reversal_pending`` and a few more), whose ``receipt`` is
+then the printout on stdout. A copy that did not print (``--printer none``, a file that
+cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
+Problems are one ``error:`` line on stderr.
 
 Exit status:
     0  approved (or the network message succeeded)
@@ -36,21 +39,23 @@ from typing import Any
 from iso8583 import Iso8583Error
 from terminal.cli.options import amount_fields, emit_error, spec_from, terminal_settings
 from terminal.config import TerminalConfig
-from terminal.core.errors import TerminalError
+from terminal.core.errors import InvalidEndpointError, LinkError, PrinterError, TerminalError
 from terminal.core.money import format_amount, parse_amount
+from terminal.core.ports import PrintJob, ReceiptPrinter
 from terminal.core.qr import render_qr
 from terminal.core.receipts import Currency
+from terminal.devices import PRINTER_URLS, open_printer
 from terminal.engine import (
     CardInput,
     EngineError,
     HostUnavailableError,
     InputError,
-    TerminalService,
     TxnRef,
     TxnResult,
 )
-from terminal.net.errors import InvalidEndpointError, LinkError
-from terminal.store import StoreError, TerminalStore
+from terminal.runtime import EngineHandle, TerminalRuntime
+from terminal.simulation import QrCustomer
+from terminal.store import StoreError
 
 __all__ = ["EXIT_APPROVED", "EXIT_BAD_INPUT", "EXIT_DECLINED", "EXIT_HOST", "add_parser"]
 
@@ -59,7 +64,7 @@ EXIT_DECLINED = 1
 EXIT_BAD_INPUT = 2
 EXIT_HOST = 3
 
-_Op = Callable[[TerminalService], Awaitable[TxnResult]]
+_Op = Callable[[EngineHandle, QrCustomer], Awaitable[TxnResult]]
 
 
 class _Usage(InputError):
@@ -82,6 +87,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     common.add_argument("--json", action="store_true", help="print one JSON object")
     common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
+    common.add_argument(
+        "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
+    )
     amount = argparse.ArgumentParser(add_help=False)
     amount.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
     card = argparse.ArgumentParser(add_help=False)
@@ -137,7 +145,7 @@ def cmd_pay(args: argparse.Namespace) -> int:
         return asyncio.run(_run(args, config, spec, op, embedded=embedded, data_dir=data_dir))
     except (InputError, InvalidEndpointError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
-    except (EngineError, LinkError, StoreError) as exc:
+    except (EngineError, LinkError, StoreError, PrinterError) as exc:
         return _fail(_user_terms(str(exc), args), EXIT_HOST, as_json, "host")
     except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
@@ -209,11 +217,11 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
         amount, card = _amount(args), _card(args)
         assert card is not None
         method = "sale" if name == "sale" else "preauth"
-        return lambda t: getattr(t, method)(amount, card, pin)
+        return lambda t, c: getattr(t, method)(amount, card, pin)
     if name == "balance":
         card = _card(args)
         assert card is not None
-        return lambda t: t.balance(card, pin)
+        return lambda t, c: t.balance(card, pin)
     if name in ("void", "completion", "refund"):
         ref = _ref(args)
         amount = _amount(args) if name != "void" else 0
@@ -221,24 +229,26 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
             card = _card(args, required=False)
             if card is None:
                 raise _Usage("refund needs --stan/--rrn/--id or a card")
-            return lambda t: t.refund(card, amount)
+            return lambda t, c: t.refund(card, amount)
         if ref is None:
             raise _Usage(f"{name} needs --stan N, --rrn R or --id JOURNAL_ID")
         if name == "void":
-            return lambda t: t.void(ref)
+            return lambda t, c: t.void(ref)
         if name == "refund":
-            return lambda t: t.refund(ref, amount)
-        return lambda t: t.completion(ref, amount)
+            return lambda t, c: t.refund(ref, amount)
+        return lambda t, c: t.completion(ref, amount)
     if name == "qr-cpm":
         amount = _amount(args)
-        return lambda t: t.qr_cpm(amount, args.code)
+        return lambda t, c: t.qr_cpm(amount, args.code)
     if name == "qr-mpm":
         amount = _amount(args)
-        return lambda t: _qr_mpm(t, amount, args)
-    return lambda t: getattr(t, name)()  # settle, signon, echo
+        return lambda t, c: _qr_mpm(t, c, amount, args)
+    return lambda t, c: getattr(t, name)()  # settle, signon, echo
 
 
-async def _qr_mpm(terminal: TerminalService, amount: int, args: argparse.Namespace) -> TxnResult:
+async def _qr_mpm(
+    terminal: EngineHandle, customer: QrCustomer, amount: int, args: argparse.Namespace
+) -> TxnResult:
     session = await terminal.qr_mpm(amount)
     if session.done:
         assert session.result is not None
@@ -248,9 +258,9 @@ async def _qr_mpm(terminal: TerminalService, amount: int, args: argparse.Namespa
     if args.render:
         print("\n".join(render_qr(session.payload)), file=out, flush=True)
     if args.simulate == "pay":
-        await session.simulate_pay()
+        await customer.pay(session.order_ref)
     elif args.simulate == "decline":
-        await session.simulate_decline("05")
+        await customer.decline(session.order_ref, "05")
     return await session.wait()
 
 
@@ -278,6 +288,21 @@ async def _host(
         host.stop()
 
 
+class _JsonSlip:
+    """With ``--json`` on stdout, the JSON object's ``receipt`` is the printout."""
+
+    name = "json"
+
+    def print_job(self, job: PrintJob) -> None:
+        """Nothing to do here: the command writes the slip inside its JSON object."""
+
+
+def _printer(args: argparse.Namespace) -> ReceiptPrinter:
+    if args.printer == "stdout" and args.json:
+        return _JsonSlip()
+    return open_printer(args.printer)
+
+
 async def _run(
     args: argparse.Namespace,
     config: TerminalConfig,
@@ -287,25 +312,33 @@ async def _run(
     embedded: bool,
     data_dir: Path,
 ) -> int:
-    with TerminalStore(data_dir) as store:
-        async with _host(config, spec, data_dir, embedded=embedded) as live:
-            if embedded:
-                args.embedded_url = live.host
-            terminal = TerminalService(live, store, spec=spec)
-            await terminal.start()
-            try:
-                result = await op(terminal)
-                if result.error:
-                    result = replace(result, error=_user_terms(result.error, args))
-                _print(result, args.json)
-                if result.receipt_text and result.journal_id is not None:
-                    terminal.record_print(result.journal_id, "merchant")
-            finally:
-                await terminal.stop()
+    printer = _printer(args)  # a bad --printer fails before anything is sent
+    async with _host(config, spec, data_dir, embedded=embedded) as live:
+        if embedded:
+            args.embedded_url = live.host
+        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+        try:
+            await runtime.start()
+            result = await op(runtime.engine, QrCustomer(live, spec))
+            if result.error:
+                result = replace(result, error=_user_terms(result.error, args))
+            _print(result, args.json, runtime)
+        finally:
+            await runtime.stop()
+            runtime.close()
     if result.error:
-        print(f"error: {_user_terms(result.error, args)}", file=sys.stderr, flush=True)
+        print(f"error: {result.error}", file=sys.stderr, flush=True)
         return EXIT_HOST
     return EXIT_APPROVED if result.approved else EXIT_DECLINED
+
+
+def _print_copy(result: TxnResult, runtime: TerminalRuntime) -> None:
+    """The merchant copy through the receipt service (recorded printed or failed)."""
+    if not (result.receipt_text and result.journal_id is not None):
+        return
+    outcome = runtime.receipts.print_copy(result.journal_id, "merchant")
+    if not outcome.printed:
+        print(f"warning: receipt not printed: {outcome.reason}", file=sys.stderr, flush=True)
 
 
 def _money(value: int | None, currency: str) -> str | None:
@@ -314,7 +347,7 @@ def _money(value: int | None, currency: str) -> str | None:
     return format_amount(value, Currency.lookup(currency).exponent)
 
 
-def _print(result: TxnResult, as_json: bool) -> None:
+def _print(result: TxnResult, as_json: bool, runtime: TerminalRuntime) -> None:
     if as_json:
         body: dict[str, Any] = {
             "approved": result.approved,
@@ -346,9 +379,9 @@ def _print(result: TxnResult, as_json: bool) -> None:
             }
             body["uploaded"] = result.uploaded
         print(json.dumps(body, ensure_ascii=False), flush=True)
+        _print_copy(result, runtime)  # written above: now it counts as printed
         return
-    if result.receipt_text:
-        print(result.receipt_text, end="", flush=True)
+    _print_copy(result, runtime)
     parts = [result.kind.value.upper(), result.response_text or "NO ANSWER"]
     if result.response_code:
         parts.append(f"({result.response_code})")

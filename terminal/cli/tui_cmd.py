@@ -1,10 +1,11 @@
 """``posemu tui``: the emulated smart POS in a text UI, wired to a real acquirer link.
 
-This is where the TUI's adapters are picked: the SQLite store in ``--data-dir`` (default:
-the per-user data directory), a :class:`TerminalService` talking ISO 8583 over TCP to
-``--host``, or, without ``--host``, to the host simulator started in-process on a free
-port (so ``posemu`` alone gives a working terminal). :class:`TuiRuntime` does the wiring
-for the command, the deterministic demo and the tests alike.
+This is where the TUI's adapters are picked: a :class:`~terminal.runtime.TerminalRuntime`
+with the SQLite store in ``--data-dir`` (default: the per-user data directory) and the
+built-in pane printer, talking ISO 8583 over TCP to ``--host``, or, without ``--host``, to
+the host simulator started in-process on a free port (so ``posemu`` alone gives a working
+terminal), whose QR customer the tester then plays. :class:`TuiRuntime` does the wiring for
+the command, the deterministic demo and the tests alike.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.cli.options import THEMES, add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
+from terminal.devices import PanePrinter
 from terminal.engine.service import TerminalService
+from terminal.runtime import TerminalRuntime
 from terminal.settings import normalise_host
+from terminal.simulation import QrCustomer
 from terminal.store.state import TerminalStore, default_data_dir
-from terminal.tui.services import EventRelay, PosServices
+from terminal.tui.services import PosServices
 
 __all__ = [
     "THEMES",
@@ -73,9 +77,17 @@ class TuiRuntime:
         self._clock = clock
         self._signon = signon_at_start
         self.embedded: EmbeddedHost | None = None
-        self.store: TerminalStore | None = None
-        self.service: TerminalService | None = None
+        self.runtime: TerminalRuntime | None = None
         self.services: PosServices | None = None
+
+    @property
+    def store(self) -> TerminalStore | None:
+        store = self.runtime.store if self.runtime is not None else None
+        return store if isinstance(store, TerminalStore) else None
+
+    @property
+    def service(self) -> TerminalService | None:
+        return self.runtime.service if self.runtime is not None else None
 
     def open(self) -> PosServices:
         spec = resolve_spec(self._spec_name)
@@ -88,19 +100,23 @@ class TuiRuntime:
                 url = normalise_host(self._host)
                 label = url
             config = self._config.with_(host=url, spec=spec.name)
-            self.store = TerminalStore(self._data_dir)
-            relay = EventRelay()
-            self.service = TerminalService(
-                config, self.store, on_event=relay, spec=spec, clock=self._clock
+            printer = PanePrinter()
+            runtime = TerminalRuntime(
+                config, data_dir=self._data_dir, spec=spec, printer=printer, clock=self._clock
             )
+            printer.publish = runtime.bus.publish
+            self.runtime = runtime
         except BaseException:
             self.close()
             raise
         self.services = PosServices(
-            backend=self.service,
-            journal=self.store.journal,
+            backend=runtime.engine,
+            journal=runtime.journal,
+            receipts=runtime.receipts,
+            printer=printer,
             config=config,
-            events=relay,
+            events=runtime.bus,
+            customer=QrCustomer(config, spec),
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
@@ -109,9 +125,9 @@ class TuiRuntime:
         return self.services
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None

@@ -5,7 +5,23 @@ can catch one type and print one precise line::
 
     TerminalError
     ├── CardDataError      PAN, expiry, service code or track data is malformed
-    └── UnknownCardError   a test-card name is not in the catalogue
+    ├── UnknownCardError   a test-card name is not in the catalogue
+    ├── NotFoundError      a journal entry (or other record) does not exist
+    ├── PrinterError       a receipt copy did not print (``reason``: paper out, offline...)
+    └── LinkError          the acquirer link failed (see below)
+
+The link's errors are part of the :class:`~terminal.core.ports.Link` port, so the engine
+decides "reverse or not" from *what* failed, whatever adapter moved the bytes::
+
+    LinkError
+    ├── InvalidEndpointError    the host URL is not tcp://HOST:PORT or tls://HOST:PORT
+    ├── ConnectError            no connection (refused, unreachable, TLS handshake, timeout):
+    │                           nothing was sent, so nothing needs reversing
+    ├── LinkTimeout             connected and sent, but no complete answer in time
+    ├── LinkClosed              the peer closed or reset the connection mid-exchange
+    └── LinkProtocolError       the peer sent bytes that are not a frame of the dialect
+
+Each carries ``endpoint`` and ``reason``; none carries payload bytes.
 
 Errors carry structured context (what was wrong and where) as attributes, never card data:
 messages name a track and a character offset, not the PAN or discretionary data.
@@ -16,7 +32,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CardDataError", "TerminalError", "UnknownCardError"]
+__all__ = [
+    "CardDataError",
+    "ConnectError",
+    "InvalidEndpointError",
+    "LinkClosed",
+    "LinkError",
+    "LinkProtocolError",
+    "LinkTimeout",
+    "NotFoundError",
+    "PrinterError",
+    "TerminalError",
+    "UnknownCardError",
+]
 
 
 class TerminalError(Exception):
@@ -51,3 +79,55 @@ class UnknownCardError(TerminalError, LookupError):
         self.known = tuple(sorted(known))
         listing = ", ".join(self.known) if self.known else "(none)"
         super().__init__(f"unknown test card {name!r}; known cards: {listing}")
+
+
+class NotFoundError(TerminalError, LookupError):
+    """No record with that id or reference: what every store raises for a missing entry."""
+
+
+class PrinterError(TerminalError):
+    """A receipt copy did not print; ``reason`` is what the journal records (paper out...)."""
+
+    def __init__(self, reason: str, *, printer: str = "") -> None:
+        self.reason = reason
+        self.printer = printer
+        super().__init__(f"{printer}: {reason}" if printer else reason)
+
+
+class LinkError(TerminalError):
+    """Base of every link failure; ``sent`` tells whether a request may have left."""
+
+    sent: bool = True
+
+    def __init__(self, reason: str, *, endpoint: str = "") -> None:
+        self.reason = reason
+        self.endpoint = endpoint
+        super().__init__(f"{endpoint}: {reason}" if endpoint else reason)
+
+
+class InvalidEndpointError(LinkError, ValueError):
+    """The host URL cannot be used."""
+
+    sent = False
+
+
+class ConnectError(LinkError):
+    """Could not connect; the request never left the terminal."""
+
+    sent = False
+
+
+class LinkTimeout(LinkError):
+    """No complete answer within the allowed time."""
+
+
+class LinkClosed(LinkError):
+    """The connection was closed or reset while a request was in flight."""
+
+
+class LinkProtocolError(LinkError):
+    """The peer's bytes do not form a frame; ``offset`` counts from the connection start."""
+
+    def __init__(self, reason: str, *, endpoint: str = "", offset: int | None = None) -> None:
+        self.offset = offset
+        super().__init__(reason, endpoint=endpoint)

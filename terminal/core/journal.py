@@ -1,4 +1,4 @@
-"""The journal's data model and the storage ports the terminal core talks to.
+"""The journal's data model (the storage ports are in :mod:`terminal.core.ports`).
 
 Pure: these are the shapes and contracts; ``terminal.store`` implements them on SQLite. The
 journal is also the seam for other components (the device-management agent reprints lost
@@ -13,22 +13,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from iso8583.acquirer.model import Kind, SessionKeys, Totals
+from iso8583.acquirer.model import Kind, Totals
+from terminal.core.errors import TerminalError
+from terminal.core.money import format_amount
+from terminal.core.receipts import Currency
 
 __all__ = [
-    "Counters",
     "JournalEntry",
     "JournalQuery",
-    "JournalStore",
-    "KeyStore",
     "PendingMessage",
     "PrintStatus",
     "ReceiptCopyRecord",
-    "SafQueue",
     "TxnState",
+    "amount_json",
+    "amount_text",
     "batch_totals",
+    "copy_json",
+    "entry_json",
+    "print_status",
 ]
 
 
@@ -127,38 +131,6 @@ class PendingMessage:
     created_at: datetime = field(default_factory=datetime.now)
 
 
-class JournalStore(Protocol):
-    def add(self, entry: JournalEntry) -> int: ...
-    def update(self, journal_id: int, **changes: Any) -> JournalEntry: ...
-    def get(self, journal_id: int) -> JournalEntry: ...
-    def find(self, query: JournalQuery) -> list[JournalEntry]: ...
-    def batch_entries(self, batch: str) -> list[JournalEntry]: ...
-    def set_copy_status(self, journal_id: int, copy: ReceiptCopyRecord) -> None: ...
-
-
-class SafQueue(Protocol):
-    """Persistent store-and-forward queue: delivered oldest first, before new transactions."""
-
-    def push(self, journal_id: int, request: dict[str, Any]) -> int: ...
-    def pending(self) -> list[PendingMessage]: ...
-    def attempt(self, message_id: int) -> None: ...
-    def done(self, message_id: int) -> None: ...
-
-
-class Counters(Protocol):
-    def next_stan(self) -> str: ...
-    def next_invoice(self) -> str: ...
-    def batch(self) -> str: ...
-    def close_batch(self) -> str: ...
-
-
-class KeyStore(Protocol):
-    """Working keys as received at sign-on (encrypted under the TMK, never in clear)."""
-
-    def save(self, keys: SessionKeys) -> None: ...
-    def load(self) -> SessionKeys | None: ...
-
-
 def batch_totals(entries: Sequence[JournalEntry]) -> Totals:
     """Settlement totals of a batch from the journal: what the terminal believes it did."""
     debits = [
@@ -179,3 +151,77 @@ def batch_totals(entries: Sequence[JournalEntry]) -> Totals:
         credit_count=len(credits),
         credit_amount=sum(e.amount or 0 for e in credits),
     )
+
+
+# --- the JSON form of an entry -------------------------------------------------------
+def print_status(entry: JournalEntry) -> str:
+    """One word for the list: where a lost receipt stands."""
+    if entry.receipt is None:
+        return "no-receipt"
+    statuses = {c.status for c in entry.copies}
+    for status in (PrintStatus.PRINTED, PrintStatus.FAILED, PrintStatus.PENDING):
+        if status in statuses:
+            return status.value
+    return "unprinted"
+
+
+def amount_text(entry: JournalEntry) -> str:
+    if entry.amount is None:
+        return ""
+    try:
+        currency = Currency.lookup(entry.currency)
+    except TerminalError:
+        return format_amount(entry.amount)
+    return f"{currency.alpha} {format_amount(entry.amount, currency.exponent)}"
+
+
+def amount_json(minor: int | None, currency: str) -> dict[str, Any]:
+    """Money in every JSON the terminal writes (pay, journal, agent): ``amount`` "12.34" in
+    major units, ``amount_minor`` 1234 and ``currency`` "156" (ISO 4217 numeric)."""
+    if minor is None:
+        return {"amount": None, "amount_minor": None, "currency": currency}
+    try:
+        exponent = Currency.lookup(currency).exponent
+    except TerminalError:
+        exponent = 2
+    return {"amount": format_amount(minor, exponent), "amount_minor": minor, "currency": currency}
+
+
+def copy_json(copy: ReceiptCopyRecord) -> dict[str, Any]:
+    return {
+        "copy": copy.copy,
+        "status": copy.status.value,
+        "duplicate": copy.duplicate,
+        "printed_at": None if copy.printed_at is None else copy.printed_at.isoformat(),
+        "error": copy.error,
+    }
+
+
+def entry_json(entry: JournalEntry) -> dict[str, Any]:
+    """The JSON form of an entry, for every reader (``posemu journal --json``, the agent):
+    masked PAN only, amounts as :func:`amount_json` plus ``amount_text`` as printed."""
+    return {
+        "id": entry.id,
+        "time": entry.local_time.isoformat(),
+        "kind": entry.kind.value,
+        "state": entry.state.value,
+        **amount_json(entry.amount, entry.currency),
+        "amount_text": amount_text(entry),
+        "masked_pan": entry.masked_pan,
+        "brand": entry.brand,
+        "entry_mode": entry.entry_mode,
+        "stan": entry.stan,
+        "batch": entry.batch,
+        "invoice": entry.invoice,
+        "rrn": entry.rrn,
+        "auth_code": entry.auth_code,
+        "response_code": entry.response_code,
+        "response_text": entry.response_text,
+        "terminal_id": entry.terminal_id,
+        "merchant_id": entry.merchant_id,
+        "original_id": entry.original_id,
+        "qr_ref": entry.qr_ref,
+        "print_status": print_status(entry),
+        "never_printed": entry.never_printed,
+        "copies": [copy_json(c) for c in entry.copies],
+    }

@@ -6,6 +6,19 @@ the store and the host link. ``events`` are what a UI listens to, ``errors`` wha
 
 from __future__ import annotations
 
+from terminal.core.events import (
+    Connecting,
+    LinkFailed,
+    QrPending,
+    ReceiptReady,
+    Received,
+    ReversalDelivered,
+    ReversalQueued,
+    Sent,
+    SignedOn,
+    Waiting,
+)
+from terminal.core.events import Event as TerminalEvent
 from terminal.engine.cardinput import CardInput, CardRead, CardSource
 from terminal.engine.errors import (
     AmbiguousReferenceError,
@@ -20,19 +33,6 @@ from terminal.engine.errors import (
     PinRequiredError,
     ServiceStateError,
     SignOnError,
-)
-from terminal.engine.events import (
-    Connecting,
-    LinkFailed,
-    QrPending,
-    ReceiptReady,
-    Received,
-    ReversalDelivered,
-    ReversalQueued,
-    Sent,
-    SignedOn,
-    TerminalEvent,
-    Waiting,
 )
 from terminal.engine.qrsession import MpmSession
 from terminal.engine.results import TxnRef, TxnResult

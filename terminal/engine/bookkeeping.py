@@ -24,6 +24,14 @@ from datetime import datetime
 from iso8583.acquirer.codes import response_text
 from iso8583.acquirer.model import Kind, Request, Response
 from terminal.config import TerminalConfig
+from terminal.core.errors import LinkError
+from terminal.core.events import (
+    Event,
+    LinkFailed,
+    ReceiptReady,
+    ReversalDelivered,
+    ReversalQueued,
+)
 from terminal.core.journal import (
     JournalEntry,
     JournalQuery,
@@ -32,6 +40,7 @@ from terminal.core.journal import (
     ReceiptCopyRecord,
     TxnState,
 )
+from terminal.core.ports import TerminalStorage
 from terminal.core.receipts import Copy, render_text
 from terminal.core.transactions import (
     IllegalTransitionError,
@@ -41,16 +50,7 @@ from terminal.core.transactions import (
     next_state,
 )
 from terminal.engine.errors import EngineError
-from terminal.engine.events import (
-    LinkFailed,
-    ReceiptReady,
-    ReversalDelivered,
-    ReversalQueued,
-    TerminalEvent,
-)
 from terminal.engine.session import HostSession
-from terminal.net.errors import LinkError
-from terminal.store.state import TerminalStore
 
 __all__ = ["RETRY_CODES", "Bookkeeper", "Finished"]
 
@@ -76,9 +76,9 @@ class Bookkeeper:
     def __init__(
         self,
         config: TerminalConfig,
-        store: TerminalStore,
+        store: TerminalStorage,
         session: HostSession,
-        emit: Callable[[TerminalEvent], None],
+        emit: Callable[[Event], None],
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config
@@ -154,9 +154,9 @@ class Bookkeeper:
                 draft, self.config, copy=Copy.CUSTOMER, original=original, balance=balance
             )
             copies.append(("customer", render_text(customer, self.config.receipt_width)))
-        for name, text in copies:
+        for name, _text in copies:
             self.journal.set_copy_status(journal_id, ReceiptCopyRecord(name, PrintStatus.PENDING))
-            self._emit(ReceiptReady(journal_id, name, text))
+            self._emit(ReceiptReady(journal_id, name))
         return Finished(
             self.journal.get(journal_id),
             copies[0][1],

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from functools import partial
 
 from iso8583.acquirer.model import Kind
-from terminal.core.errors import TerminalError
-from terminal.core.journal import Counters, JournalEntry, JournalQuery, JournalStore, TxnState
+from terminal.core.errors import NotFoundError, TerminalError
+from terminal.core.journal import JournalEntry, JournalQuery, TxnState
 from terminal.core.money import format_amount
+from terminal.core.ports import Counters, JournalStore
 from terminal.core.receipts import Currency
 from terminal.engine.cardinput import CardRead
 from terminal.engine.errors import (
@@ -23,7 +24,6 @@ from terminal.engine.errors import (
     PinRequiredError,
 )
 from terminal.engine.results import TxnRef
-from terminal.store.errors import RecordNotFoundError
 
 __all__ = ["DEBITS", "as_ref", "checked_pin", "counted", "find_original"]
 
@@ -64,7 +64,7 @@ def find_original(
     if ref.journal_id is not None:
         try:
             found = [journal.get(ref.journal_id)]
-        except RecordNotFoundError:
+        except NotFoundError:
             raise OriginalNotFoundError(str(ref)) from None
     else:
         query = JournalQuery(stan=ref.stan, rrn=ref.rrn, kinds=tuple(kinds), limit=50)

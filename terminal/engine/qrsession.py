@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from iso8583.acquirer.model import Kind, Request
 from iso8583.acquirer.security import WorkingKeys
+from terminal.core.errors import LinkTimeout
+from terminal.core.events import Event, QrPending
 from terminal.core.journal import TxnState
 from terminal.core.qr.order import MPM_GUID, mpm_payload, order_reference
 from terminal.core.transactions import TxnEvent, build_request
-from terminal.engine.events import QrPending, TerminalEvent
 from terminal.engine.results import TxnResult
 from terminal.engine.runner import NO_ANSWER, Runner
-from terminal.net.errors import LinkTimeout
 
 if TYPE_CHECKING:
     from terminal.engine.service import TerminalService
@@ -134,9 +134,7 @@ async def start_order(runner: Runner, service: TerminalService, amount: int) -> 
     return session
 
 
-async def poll_order(
-    runner: Runner, mpm: MpmSession, emit: Callable[[TerminalEvent], None]
-) -> TxnResult:
+async def poll_order(runner: Runner, mpm: MpmSession, emit: Callable[[Event], None]) -> TxnResult:
     """QR_QUERY until a final answer; past ``qr_timeout`` the order is reversed."""
     assert mpm.journal_id is not None
     config, session = runner.config, runner.session

@@ -17,14 +17,14 @@ from typing import Any
 from iso8583.acquirer.codes import response_text
 from iso8583.acquirer.model import Kind, Request, Response
 from terminal.config import TerminalConfig
+from terminal.core.errors import ConnectError, LinkClosed, LinkError, LinkProtocolError
 from terminal.core.journal import JournalEntry, TxnState
+from terminal.core.ports import TerminalStorage
 from terminal.core.transactions import TxnEvent
 from terminal.engine.bookkeeping import Bookkeeper
 from terminal.engine.errors import HostProtocolError, HostUnavailableError, SignOnError
 from terminal.engine.results import TxnResult
 from terminal.engine.session import HostSession, RequestBuilder
-from terminal.net.errors import ConnectError, LinkClosed, LinkError, LinkProtocolError
-from terminal.store.state import TerminalStore
 
 __all__ = ["NO_ANSWER", "Runner"]
 
@@ -35,7 +35,7 @@ NO_ANSWER = (LinkError, HostProtocolError, SignOnError)
 @dataclass(slots=True)
 class Runner:
     config: TerminalConfig
-    store: TerminalStore
+    store: TerminalStorage
     session: HostSession
     books: Bookkeeper
     clock: Callable[[], datetime]

@@ -29,28 +29,28 @@ from iso8583.acquirer.security import WorkingKeys
 from iso8583.pin import encrypt_pin_block
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
-from terminal.core.journal import JournalEntry, PrintStatus, ReceiptCopyRecord
+from terminal.core.errors import LinkError
+from terminal.core.events import Event
+from terminal.core.journal import JournalEntry
+from terminal.core.ports import Link, TerminalStorage
 from terminal.core.qr import NumericPaymentCode, parse_payment_code
 from terminal.core.transactions import build_request, check_amount
 from terminal.engine import qrsession, settlement
 from terminal.engine.bookkeeping import Bookkeeper
 from terminal.engine.cardinput import CardInput
 from terminal.engine.errors import HostUnavailableError, ServiceStateError
-from terminal.engine.events import TerminalEvent
 from terminal.engine.exclusive import EngineLock
 from terminal.engine.lookup import DEBITS, as_ref, checked_pin, find_original
 from terminal.engine.qrsession import MpmSession
 from terminal.engine.results import TxnRef, TxnResult
 from terminal.engine.runner import NO_ANSWER, Runner
 from terminal.engine.session import HostSession
-from terminal.net.errors import LinkError
-from terminal.net.link import Link, link_for
-from terminal.store.state import TerminalStore
+from terminal.net.link import link_for
 
 __all__ = ["EventCallback", "LinkFactory", "TerminalService"]
 
 LinkFactory = Callable[[], Link]
-EventCallback = Callable[[TerminalEvent], None]
+EventCallback = Callable[[Event], None]
 
 
 class TerminalService:
@@ -59,7 +59,7 @@ class TerminalService:
     def __init__(
         self,
         config: TerminalConfig,
-        store: TerminalStore,
+        store: TerminalStorage,
         link_factory: LinkFactory | None = None,
         *,
         on_event: EventCallback | None = None,
@@ -133,7 +133,7 @@ class TerminalService:
     ) -> None:
         await self.stop()
 
-    def _emit(self, event: TerminalEvent) -> None:
+    def _emit(self, event: Event) -> None:
         if self._on_event is not None:
             with contextlib.suppress(Exception):  # a UI bug must not break a payment
                 self._on_event(event)
@@ -347,12 +347,3 @@ class TerminalService:
         """Close the batch: 0500 with the journal's totals; on 95 upload the batch and retry."""
         async with self._operation() as runner:
             return await settlement.settle(runner)
-
-    def record_print(
-        self, journal_id: int, copy: str = "merchant", *, printed: bool = True, error: str = ""
-    ) -> None:
-        """Record what happened when a receipt copy was printed (or shown in its place)."""
-        status = PrintStatus.PRINTED if printed else PrintStatus.FAILED
-        when = self._clock() if printed else None
-        record = ReceiptCopyRecord(copy, status, printed_at=when, error=error)
-        self.store.journal.set_copy_status(journal_id, record)

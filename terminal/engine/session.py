@@ -18,12 +18,11 @@ from iso8583.acquirer.security import WorkingKeys, open_session_keys
 from iso8583.errors import CryptoError
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
-from terminal.core.journal import Counters, KeyStore
+from terminal.core.events import Event, SignedOn
+from terminal.core.ports import Counters, KeyStore, Link
 from terminal.core.transactions import build_request
 from terminal.engine.errors import SignOnError
-from terminal.engine.events import SignedOn, TerminalEvent
 from terminal.engine.wire import KEY_TROUBLE, Wire
-from terminal.net.link import Link
 
 __all__ = ["HostSession", "RequestBuilder"]
 
@@ -42,7 +41,7 @@ class HostSession:
         link: Link,
         keystore: KeyStore,
         counters: Counters,
-        emit: Callable[[TerminalEvent], None],
+        emit: Callable[[Event], None],
         clock: Callable[[], datetime],
     ) -> None:
         self.config = config

@@ -18,10 +18,10 @@ from iso8583.acquirer.security import apply_mac, verify_message_mac
 from iso8583.errors import CryptoError, DecodeError, EncodeError
 from iso8583.keys import Key
 from iso8583.spec import Spec
+from terminal.core.errors import LinkTimeout
+from terminal.core.events import Connecting, Event, Received, Sent, Waiting
+from terminal.core.ports import Link
 from terminal.engine.errors import EngineError, HostProtocolError
-from terminal.engine.events import Connecting, Received, Sent, TerminalEvent, Waiting
-from terminal.net.errors import LinkTimeout
-from terminal.net.link import Link
 
 __all__ = ["KEY_TROUBLE", "ResponseMacError", "Wire"]
 
@@ -36,7 +36,7 @@ class ResponseMacError(HostProtocolError):
 class Wire:
     """Exchanges logical requests over a :class:`~terminal.net.link.Link`."""
 
-    def __init__(self, spec: Spec, link: Link, emit: Callable[[TerminalEvent], None]) -> None:
+    def __init__(self, spec: Spec, link: Link, emit: Callable[[Event], None]) -> None:
         self.spec = spec
         self.profile = profile_for(spec)
         self.link = link

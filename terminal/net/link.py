@@ -20,12 +20,12 @@ import ssl
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
 
 from iso8583 import FramingError, Spec, get_spec
 from iso8583.dialects.cup import CUP_HEADER
 from iso8583.framing import FrameFormat, StreamFramer, Tpdu
 from terminal.config import TerminalConfig
+from terminal.core.ports import Link
 from terminal.net.errors import (
     ConnectError,
     InvalidEndpointError,
@@ -88,19 +88,6 @@ class TlsSettings:
         if self.cert_file:
             ctx.load_cert_chain(self.cert_file, self.key_file)
         return ctx
-
-
-class Link(Protocol):
-    """What the engine needs from a link; :class:`HostLink` is the real one."""
-
-    @property
-    def endpoint(self) -> str: ...
-    @property
-    def connected(self) -> bool: ...
-    async def connect(self) -> None: ...
-    async def send(self, payload: bytes) -> None: ...
-    async def receive(self, timeout: float) -> bytes: ...
-    async def close(self) -> None: ...
 
 
 class HostLink:

@@ -133,8 +133,31 @@ _V1: Final = (
     f"PRAGMA application_id = {APPLICATION_ID}",
 )
 
+#: The journal feed: ``change_seq`` grows by one with every change to an entry or to one
+#: of its receipt copies, so a follower asks "what changed after N" (``changes_since``).
+#: Triggers keep it, whatever code writes the rows; existing rows start at their id.
+_NEXT_SEQ: Final = "(SELECT MAX(change_seq) FROM journal) + 1"
+_V2: Final = (
+    "ALTER TABLE journal ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
+    "UPDATE journal SET change_seq = id",
+    "CREATE INDEX journal_change_seq ON journal(change_seq)",
+    f"""CREATE TRIGGER journal_feed_insert AFTER INSERT ON journal BEGIN
+        UPDATE journal SET change_seq = {_NEXT_SEQ} WHERE id = NEW.id;
+    END""",
+    f"""CREATE TRIGGER journal_feed_update AFTER UPDATE ON journal
+    WHEN NEW.change_seq = OLD.change_seq BEGIN
+        UPDATE journal SET change_seq = {_NEXT_SEQ} WHERE id = NEW.id;
+    END""",
+    f"""CREATE TRIGGER journal_feed_copy_insert AFTER INSERT ON receipt_copies BEGIN
+        UPDATE journal SET change_seq = {_NEXT_SEQ} WHERE id = NEW.journal_id;
+    END""",
+    f"""CREATE TRIGGER journal_feed_copy_update AFTER UPDATE ON receipt_copies BEGIN
+        UPDATE journal SET change_seq = {_NEXT_SEQ} WHERE id = NEW.journal_id;
+    END""",
+)
+
 #: version -> statements that bring the schema from version - 1 to version.
-MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {1: _V1}
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {1: _V1, 2: _V2}
 SCHEMA_VERSION: Final = max(MIGRATIONS)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from terminal.core.errors import TerminalError
+from terminal.core.errors import NotFoundError, TerminalError
 
 __all__ = [
     "BackupError",
@@ -65,7 +65,7 @@ class StoreLockedError(StoreError):
     """Another process held the write lock longer than the busy timeout."""
 
 
-class RecordNotFoundError(StoreError, LookupError):
+class RecordNotFoundError(StoreError, NotFoundError):
     """No row with the given id: the caller's reference is stale or wrong."""
 
 

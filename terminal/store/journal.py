@@ -369,6 +369,26 @@ class SqliteJournal:
                 (*params, query.limit),
             )
 
+    def changes_since(self, cursor: int, limit: int = 100) -> tuple[list[JournalEntry], int]:
+        """Entries created or changed after ``cursor`` (oldest change first) and the cursor
+        to ask with next time; start with 0. See :class:`terminal.core.ports.JournalFeed`."""
+        if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
+            raise InvalidRecordError(f"{cursor!r} is not a cursor (an int >= 0)", field="cursor")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidRecordError(f"{limit!r} is not a positive int", field="limit")
+        with self._db.read("following the journal") as conn:
+            rows = conn.execute(
+                "SELECT id, change_seq FROM journal WHERE change_seq > ?"
+                " ORDER BY change_seq LIMIT ?",
+                (cursor, limit),
+            ).fetchall()
+            if not rows:
+                return [], cursor
+            marks = ", ".join("?" * len(rows))
+            found = self._select(conn, f"WHERE id IN ({marks})", [r["id"] for r in rows])
+        by_id = {e.id: e for e in found}
+        return [by_id[r["id"]] for r in rows], int(rows[-1]["change_seq"])
+
     def batch_entries(self, batch: str) -> list[JournalEntry]:
         """Every entry of a batch in the order it was made: what settlement totals."""
         with self._db.read(f"reading batch {batch}") as conn:

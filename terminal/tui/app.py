@@ -13,6 +13,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from textual.app import App
@@ -126,7 +127,7 @@ class PosCommands(Provider):
 class PosApp(App[None]):
     """The emulated smart POS terminal."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "posemu"
     SUB_TITLE = "smart POS emulator"
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PosCommands}
@@ -164,6 +165,7 @@ class PosApp(App[None]):
         # home screen) goes to the collector's permanent generation, which full collections
         # no longer walk each time; given back in on_unmount.
         self.call_after_refresh(gc.freeze)
+        self.run_worker(self.controller.follow_events(), name="events", group="events")
         self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)
 
     async def _boot(self) -> None:

@@ -1,24 +1,23 @@
 """The TUI's app logic: runs engine operations in workers and reports back with messages.
 
-Why here and not in screens: every slow call (host exchanges, journal queries) runs in a
-Textual worker so the UI never freezes; results and engine events come back as
-:mod:`terminal.tui.messages` posted to the App. No widget is touched here, and nothing that
-goes wrong in the engine, the network or the store escapes as a traceback: it becomes an
-:class:`~terminal.tui.outcome.Outcome` or a notice.
+Why here and not in screens: every slow call (host exchanges, journal queries, printing)
+runs off the UI: operations on the runtime's I/O thread (awaited from a Textual worker),
+journal queries and the receipt service in thread workers. Results and events come back
+as :mod:`terminal.tui.messages` posted to the App. No widget is touched here, and nothing
+that goes wrong in the engine, the network or the store escapes as a traceback: it becomes
+an :class:`~terminal.tui.outcome.Outcome` or a notice.
 
-The (emulated) built-in printer also lives here: receipts the engine announces are "printed"
-to the receipt pane and their copy status recorded in the journal, unless the paper is out,
-which is how a lost receipt is made on purpose for the journal's reprint flow. Recording is
-a durable SQLite write (``synchronous=FULL``: an fsync), so it is never done on the UI's
-loop, but by one printer thread, in order.
+Events arrive on the terminal's bus (one subscription, read on the App's loop). Receipts
+go through the receipt service to the built-in (pane) printer, which records each copy's
+status in the journal; with the paper out a copy fails and stays findable as unprinted,
+which is how a lost receipt is made on purpose for the journal's reprint flow.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -27,21 +26,27 @@ from textual.message import Message
 from textual.worker import Worker
 
 from terminal.core.errors import TerminalError
-from terminal.core.journal import (
-    JournalEntry,
-    JournalQuery,
-    PrintStatus,
-    ReceiptCopyRecord,
-    TxnState,
-)
-from terminal.core.receipts import Copy, Receipt, render_text
-from terminal.engine.errors import HostUnavailableError
-from terminal.engine.events import (
+from terminal.core.events import (
+    Connecting,
+    DeviceCondition,
+    DeviceEvent,
+    Event,
+    LinkFailed,
+    QrPending,
+    ReceiptCopyFailed,
     ReceiptReady,
+    Received,
     ReversalDelivered,
     ReversalQueued,
-    TerminalEvent,
+    Sent,
+    SignedOn,
+    Waiting,
 )
+from terminal.core.journal import JournalEntry, JournalQuery, TxnState
+from terminal.core.ports import PrintJob
+from terminal.core.receipting import CopyOutcome
+from terminal.core.receipts import Receipt, render_text
+from terminal.engine.errors import HostUnavailableError
 from terminal.engine.results import TxnResult
 from terminal.tui.messages import (
     HostStatus,
@@ -71,6 +76,13 @@ __all__ = ["PosController", "WorkerHost", "receipt_preview"]
 
 TXN_GROUP = "txn"
 _RECANCEL_AFTER = 0.25  # seconds
+_EVENT_QUEUE = 2000  # deliveries the TUI may fall behind by (the oldest go first)
+#: Engine events shown as progress lines on the processing screen.
+_PROGRESS = (
+    Connecting, LinkFailed, Sent, Waiting, Received, ReversalQueued, ReversalDelivered,
+    SignedOn, QrPending, ReceiptReady,
+)  # fmt: skip
+_CLEARING = (DeviceCondition.ONLINE, DeviceCondition.RECOVERED)
 
 
 class WorkerHost(Protocol):
@@ -112,21 +124,28 @@ class PosController:
         self._mpm: MpmSessionLike | None = None
         self._cancel_requested = False
         self._cancel_seen = False
-        self.paper_ok = True
         self.faults: list[str] = []  # raised/cleared device faults, oldest first
         self.link_state = LinkState.UNKNOWN
         self.last_receipt: ReceiptPrinted | None = None
-        #: Copies printed by the operation in flight, recorded when the engine is done with
-        #: it (None: no operation, record at once).
-        self._copies: list[tuple[int, ReceiptCopyRecord]] | None = None
-        self._printer = ThreadPoolExecutor(1, thread_name_prefix="posemu-printer")
-        self._unsubscribe = services.events.subscribe(self._on_event)
+        self._slips: dict[tuple[int, str, bool], str] = {}  # printed text, by copy
+        self._slips_lock = threading.Lock()
+        self._events = services.events.subscribe("tui", maxsize=_EVENT_QUEUE)
+        services.printer.sink = self._slip
 
     # --- lifecycle ------------------------------------------------------------------------
+    async def follow_events(self) -> None:
+        """Handle the bus's events as they come (run as a worker of the App)."""
+        async for delivery in self._events:
+            self._handle(delivery.event)
+
     def close(self) -> None:
-        """Stop listening; copies still being recorded are recorded before this returns."""
-        self._unsubscribe()
-        self._printer.shutdown(wait=True)
+        """Stop listening to the bus and to the printer."""
+        self._events.close()
+        self.services.printer.sink = None
+
+    @property
+    def paper_ok(self) -> bool:
+        return self.services.printer.paper_ok
 
     @property
     def busy(self) -> bool:
@@ -193,19 +212,17 @@ class PosController:
             asyncio.get_running_loop().call_later(_RECANCEL_AFTER, self._recancel)
 
     async def _perform(self, op: Operation, call: Coroutine[Any, Any, TxnResult]) -> None:
-        self._copies = []
-        try:
-            outcome = await self._outcome(op, call)
-        finally:
-            copies, self._copies = self._copies, None
-            if copies:  # the journal knows what was printed by the time the result shows
-                await asyncio.wrap_future(self._in_printer(self._record, copies))
+        outcome = await self._outcome(op, call)
+        if outcome.journal_id is not None and outcome.receipt_text:
+            # printed (or failed) and recorded before the result shows
+            await self._print(lambda: self.services.receipts.print_pending(outcome.journal_id))
         self._mpm = None
         self._post(TxnFinished(outcome))
 
     async def _outcome(self, op: Operation, call: Coroutine[Any, Any, TxnResult]) -> Outcome:
         try:
             result = await call
+            self._pump()  # the operation's events (reversal queued...) before the outcome
         except asyncio.CancelledError:
             if not self._cancel_requested:
                 raise  # the App is closing: nothing to show
@@ -233,6 +250,7 @@ class PosController:
             left = await self.services.backend.deliver_pending()
         except Exception as exc:
             return cancelled_outcome(op, f"Reversal not delivered yet: {exc}")
+        self._pump()
         if self._reversal.startswith("Reversal delivered"):
             return cancelled_outcome(op, self._reversal)
         if left:
@@ -278,134 +296,101 @@ class PosController:
         return await session.wait()
 
     def simulate_customer(self, *, pay: bool, code: str = "05") -> bool:
-        """Test hook of the host: the customer pays (or declines) the QR order on screen."""
-        session = self._mpm
-        if session is None:
+        """On a test host: the customer pays (or declines) the QR order on screen."""
+        session, customer = self._mpm, self.services.customer
+        if session is None or customer is None:
             return False
+        ref = session.order_ref
 
         async def act() -> None:
             try:
-                outcome = session.simulate_pay() if pay else session.simulate_decline(code)
-                if inspect.isawaitable(outcome):
-                    await outcome
+                await (customer.pay(ref) if pay else customer.decline(ref, code))
             except Exception as exc:
                 self._post(TxnProgress(f"Simulation failed: {exc}"))
 
         self._host.run_worker(act(), name="qr-simulate", group="qr-sim", exit_on_error=False)
         return True
 
-    # --- engine events --------------------------------------------------------------------
+    # --- events from the bus -------------------------------------------------------------
     def _link(self, state: LinkState, detail: str) -> None:
         if state is not self.link_state:
             self.link_state = state
             self._post(HostStatus(state, detail))
 
-    def _on_event(self, event: TerminalEvent) -> None:
-        """Called synchronously by the engine: translate and post, never raise."""
+    def _pump(self) -> None:
+        """Handle what is queued now (the consumer worker may not have run yet)."""
+        for delivery in self._events.drain():
+            self._handle(delivery.event)
+
+    def _handle(self, event: Event) -> None:
+        """Translate one event into state and messages; never raises."""
         state = link_state_of(event)
         if state is not None:
             self._link(state, getattr(event, "reason", ""))
-        if isinstance(event, ReceiptReady):
-            self._print(event.journal_id, event.copy, event.text)
+        if isinstance(event, DeviceEvent):
+            verb = "CLEARED" if event.condition in _CLEARING else "RAISED"
+            stamp = self._now().strftime("%H:%M:%S")
+            detail = event.detail or event.condition.value.replace("_", " ")
+            self.faults.append(f"{stamp} {verb}  {event.role.value}: {detail}")
             return
-        line = describe_event(event)
+        if isinstance(event, ReceiptCopyFailed):
+            self._post(TxnProgress(f"Printer: {event.reason}, {event.copy} copy not printed"))
+            return
+        if not isinstance(event, _PROGRESS):
+            return
         if isinstance(event, ReversalQueued):
             self._reversal = f"Reversal queued: {event.reason}"
             self._post(ReversalUpdate(event.journal_id, event.stan, self._reversal, False))
         elif isinstance(event, ReversalDelivered):
             self._reversal = f"Reversal delivered (answer {event.response_code})"
             self._post(ReversalUpdate(event.journal_id, event.stan, self._reversal, True))
-        self._post(TxnProgress(line))
+        self._post(TxnProgress(describe_event(event)))
 
     # --- the emulated printer -------------------------------------------------------------
     def set_paper(self, ok: bool) -> None:
-        """Run the emulated printer's paper out (a fault) or refill it (fault cleared)."""
-        if ok == self.paper_ok:
-            return
-        self.paper_ok = ok
-        stamp = self._now().strftime("%H:%M:%S")
-        verb = "CLEARED" if ok else "RAISED"
-        self.faults.append(f"{stamp} {verb}  printer: paper out")
+        """Run the built-in printer's paper out (a fault) or refill it (fault cleared)."""
+        self.services.printer.set_paper(ok)
+        self._pump()  # the device event is in the fault list before this returns
 
-    def _print(self, journal_id: int, copy: str, text: str, *, duplicate: bool = False) -> bool:
-        """Print to the receipt pane and record the copy; paper out leaves it unprinted.
+    def _slip(self, job: PrintJob, text: str) -> None:
+        """The pane printer's output (in the printing thread): kept until recorded."""
+        key = (job.journal_id, job.copy.name.lower(), job.duplicate)
+        with self._slips_lock:
+            self._slips[key] = text
 
-        During an operation the copy is recorded once the engine is done, before the result
-        is shown; otherwise (a reprint, the customer copy on request) at once, and the slip
-        comes out when its copy is recorded. Either way, in the printer thread.
-        """
-        if self.paper_ok:
-            record = ReceiptCopyRecord(
-                copy, PrintStatus.PRINTED, duplicate=duplicate, printed_at=self._now()
-            )
-            message: ReceiptPrinted | None = ReceiptPrinted(journal_id, copy, text, duplicate)
-            self.last_receipt = message
-        else:
-            record = ReceiptCopyRecord(copy, PrintStatus.FAILED, duplicate, error="paper out")
-            message = None
-        if self._copies is not None:
-            self._copies.append((journal_id, record))
-            self._printed(copy, message)
-        else:
-            self._in_printer(self._record_and_print, (journal_id, record), copy, message)
-        return message is not None
-
-    def _in_printer(self, work: Callable[..., None], *args: Any) -> Future[None]:
-        """Run ``work`` in the printer thread (at once, here, once the App is closing)."""
+    async def _print(self, work: Any) -> list[CopyOutcome]:
+        """Run the receipt service in a thread; show what printed, say what did not."""
         try:
-            return self._printer.submit(work, *args)
-        except RuntimeError:  # shut down
-            done: Future[None] = Future()
-            work(*args)
-            done.set_result(None)
-            return done
+            result = await asyncio.to_thread(work)
+        except Exception as exc:
+            self._post(TxnProgress(f"Receipt not printed: {exc}"))
+            return []
+        outcomes = result if isinstance(result, list) else [result]
+        for done in outcomes:
+            name = done.copy.name.lower()
+            with self._slips_lock:
+                text = self._slips.pop((done.journal_id, name, done.duplicate), "")
+            if done.printed and text:
+                message = ReceiptPrinted(done.journal_id, name, text, done.duplicate)
+                self.last_receipt = message
+                self._post(message)
+        self._pump()
+        return outcomes
 
-    def _printed(self, copy: str, message: ReceiptPrinted | None) -> None:
-        if message is None:
-            self._post(TxnProgress(f"Printer: paper out, {copy} copy not printed"))
-        else:
-            self._post(message)
-
-    def _record(self, copies: Sequence[tuple[int, ReceiptCopyRecord]]) -> None:
-        """Record copy statuses (in the printer thread); a failure is reported, not raised."""
-        for journal_id, record in copies:
-            try:
-                self.services.journal.set_copy_status(journal_id, record)
-            except Exception as exc:
-                self._post(TxnProgress(f"Could not record the receipt copy: {exc}"))
-
-    def _record_and_print(
-        self, copy: tuple[int, ReceiptCopyRecord], name: str, message: ReceiptPrinted | None
-    ) -> None:
-        self._record([copy])
-        self._printed(name, message)
-
-    def _receipt_of(self, journal_id: int) -> tuple[JournalEntry, Receipt]:
-        entry = self.services.journal.get(journal_id)
-        if entry.receipt is None:
-            raise TerminalError(f"journal entry {journal_id} has no receipt")
-        return entry, Receipt.from_dict(entry.receipt)
+    def _print_later(self, work: Any, name: str) -> str:
+        """Print in a worker; '' or why it cannot print now (the journal records it)."""
+        self._host.run_worker(self._print(work), name=name, group="print", exit_on_error=False)
+        return "" if self.paper_ok else "paper out"
 
     def print_customer_copy(self, journal_id: int) -> str:
         """Print the customer copy of an entry; returns '' or why it was not printed."""
-        try:
-            _, receipt = self._receipt_of(journal_id)
-            customer = replace(receipt, copy=Copy.CUSTOMER)
-            text = render_text(customer, self.services.config.receipt_width)
-        except Exception as exc:
-            return str(exc)
-        return "" if self._print(journal_id, "customer", text) else "paper out"
+        receipts = self.services.receipts
+        return self._print_later(lambda: receipts.print_copy(journal_id, "customer"), "print")
 
     def reprint(self, journal_id: int) -> str:
         """Print a DUPLICATE of the merchant copy (the lost-receipt flow); '' or why not."""
-        try:
-            _, receipt = self._receipt_of(journal_id)
-            duplicate = receipt.as_duplicate(self._now().replace(microsecond=0))
-            text = render_text(duplicate, self.services.config.receipt_width)
-        except Exception as exc:
-            return str(exc)
-        ok = self._print(journal_id, "merchant", text, duplicate=True)
-        return "" if ok else "paper out"
+        receipts = self.services.receipts
+        return self._print_later(lambda: receipts.reprint(journal_id, "merchant"), "reprint")
 
     # --- journal --------------------------------------------------------------------------
     def search_journal(self, query: JournalQuery) -> None:

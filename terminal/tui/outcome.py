@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from iso8583.acquirer.model import Kind
-from terminal.core.journal import TxnState
-from terminal.core.receipts import Currency, ReceiptError
-from terminal.engine.cardinput import CardInput
-from terminal.engine.events import (
+from terminal.core.events import (
     Connecting,
+    Event,
     LinkFailed,
+    LinkState,
     QrPending,
     ReceiptReady,
     Received,
@@ -24,9 +23,12 @@ from terminal.engine.events import (
     ReversalQueued,
     Sent,
     SignedOn,
-    TerminalEvent,
     Waiting,
+    link_state_of,
 )
+from terminal.core.journal import TxnState
+from terminal.core.receipts import Currency, ReceiptError
+from terminal.engine.cardinput import CardInput
 from terminal.engine.results import TxnRef, TxnResult
 
 __all__ = [
@@ -84,15 +86,6 @@ class Tone(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     WARNING = "warning"
-
-
-class LinkState(StrEnum):
-    """The host link as the status bar shows it."""
-
-    UNKNOWN = "unknown"
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    OFFLINE = "offline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +243,7 @@ def cancelled_outcome(op: Operation, reversal: str = "") -> Outcome:
     return Outcome(op=op, title="CANCELLED", tone=Tone.WARNING, message=message, reversal=reversal)
 
 
-def describe_event(event: TerminalEvent) -> str:
+def describe_event(event: Event) -> str:
     """One progress line for the processing screen (masked data only, never keys)."""
     match event:
         case Connecting(endpoint=endpoint):
@@ -274,14 +267,3 @@ def describe_event(event: TerminalEvent) -> str:
         case ReceiptReady(copy=copy):
             return f"Receipt ready ({copy} copy)"
     return type(event).__name__
-
-
-def link_state_of(event: TerminalEvent) -> LinkState | None:
-    """How an event changes the host link shown in the status bar (None: no change)."""
-    if isinstance(event, Connecting):
-        return LinkState.CONNECTING
-    if isinstance(event, LinkFailed):
-        return LinkState.OFFLINE
-    if isinstance(event, Sent | Received | ReversalDelivered | SignedOn):
-        return LinkState.ONLINE
-    return None

@@ -1,40 +1,42 @@
-"""What the TUI is given to work with: a payment backend, the journal, a clock.
+"""What the TUI is given to work with: the terminal's ports, typed here, built elsewhere.
 
-Why ports: the TUI never picks adapters (``terminal.cli`` does). It sees the terminal only
-through :class:`PosBackend` (the operations of ``terminal.engine.TerminalService``),
-:class:`JournalReader` (the journal of ``terminal.store.TerminalStore``) and an
-:class:`EventRelay` that the wiring code hands to the service as its ``on_event`` callback,
-so the service can be built before the App that listens to it.
+Why ports: the TUI never picks adapters (the wiring in ``terminal.cli.tui_cmd`` does, with a
+:class:`~terminal.runtime.TerminalRuntime`). It sees the terminal only through
+:class:`PosBackend` (the runtime's engine handle: operations run on the runtime's I/O
+thread, never on Textual's loop), the :class:`~terminal.core.ports.JournalFeed`, the
+receipt service, the event bus, the built-in printer's paper switch and, on a test host
+only, a simulated QR customer.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from terminal.config import TerminalConfig
-from terminal.core.journal import JournalEntry, JournalQuery, ReceiptCopyRecord
+from terminal.core.events import EventBus
+from terminal.core.ports import JournalFeed, PrintJob
+from terminal.core.receipting import CopyOutcome
+from terminal.core.receipts import Copy
 from terminal.engine.cardinput import CardInput
-from terminal.engine.events import TerminalEvent
 from terminal.engine.results import TxnRef, TxnResult
 
 __all__ = [
     "Clock",
-    "EventRelay",
-    "JournalReader",
+    "CustomerSimulator",
     "MpmSessionLike",
+    "PanePrinterLike",
     "PosBackend",
     "PosServices",
+    "ReceiptsLike",
     "package_version",
 ]
 
 Clock = Callable[[], datetime]
 
 
-@runtime_checkable
 class MpmSessionLike(Protocol):
     """A merchant-presented QR order: show ``payload``, then ``await wait()``; ``cancel()``
     when the customer walks away (the order is reversed at the host)."""
@@ -49,18 +51,16 @@ class MpmSessionLike(Protocol):
 
     async def cancel(self) -> TxnResult: ...
 
-    def simulate_pay(self) -> Awaitable[object] | object: ...
-
-    def simulate_decline(self, code: str = "05") -> Awaitable[object] | object: ...
-
 
 class PosBackend(Protocol):
-    """The operations of the terminal engine, exactly as the TUI calls them.
+    """The terminal's operations, exactly as the TUI calls them (from its own loop).
 
     ``deliver_pending`` sends queued reversals now (returns how many are left): the TUI
     calls it after the cashier cancels, so the reversal is shown rather than deferred.
     """
 
+    @property
+    def running(self) -> bool: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def signon(self) -> TxnResult: ...
@@ -77,33 +77,29 @@ class PosBackend(Protocol):
     async def deliver_pending(self) -> int: ...
 
 
-class JournalReader(Protocol):
-    """The part of the journal the TUI uses: find lost receipts, record reprints."""
+class ReceiptsLike(Protocol):
+    """The receipt service (blocking: the TUI calls it in a thread)."""
 
-    def find(self, query: JournalQuery) -> list[JournalEntry]: ...
-    def get(self, journal_id: int) -> JournalEntry: ...
-    def set_copy_status(self, journal_id: int, copy: ReceiptCopyRecord) -> None: ...
+    def print_copy(self, journal_id: int, copy: Copy | str = ...) -> CopyOutcome: ...
+    def reprint(self, journal_id: int, copy: Copy | str = ...) -> CopyOutcome: ...
+    def print_pending(self, journal_id: int) -> list[CopyOutcome]: ...
 
 
-class EventRelay:
-    """Fans engine events out to whoever listens; pass it to the service as ``on_event``.
+class PanePrinterLike(Protocol):
+    """The emulated built-in printer: its slips go to ``sink``; its paper can run out."""
 
-    The engine requires its callback to be quick and never raise, so a failing listener is
-    dropped from this one call rather than allowed to break a payment in flight.
-    """
+    sink: Callable[[PrintJob, str], None] | None
 
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[TerminalEvent], None]] = []
+    @property
+    def paper_ok(self) -> bool: ...
+    def set_paper(self, ok: bool) -> None: ...
 
-    def subscribe(self, listener: Callable[[TerminalEvent], None]) -> Callable[[], None]:
-        """Add ``listener``; returns the function that removes it again."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def __call__(self, event: TerminalEvent) -> None:
-        for listener in tuple(self._listeners):
-            with contextlib.suppress(Exception):
-                listener(event)
+class CustomerSimulator(Protocol):
+    """The customer side of a QR order, on a test host only (the wiring provides it)."""
+
+    async def pay(self, order_ref: str) -> str: ...
+    async def decline(self, order_ref: str, code: str = "05") -> str: ...
 
 
 def package_version() -> str:
@@ -121,9 +117,12 @@ class PosServices:
     """Everything the App receives (dependency injection): no adapter is built in the TUI."""
 
     backend: PosBackend
-    journal: JournalReader
+    journal: JournalFeed
+    receipts: ReceiptsLike
+    printer: PanePrinterLike
     config: TerminalConfig
-    events: EventRelay = field(default_factory=EventRelay)
+    events: EventBus = field(default_factory=EventBus)
+    customer: CustomerSimulator | None = None
     clock: Clock = datetime.now
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel

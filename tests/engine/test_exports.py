@@ -13,7 +13,7 @@ import pytest
         "terminal.engine",
         "terminal.engine.service",
         "terminal.engine.errors",
-        "terminal.engine.events",
+        "terminal.core.events",
         "terminal.engine.cardinput",
         "terminal.net",
         "terminal.net.link",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 from datetime import datetime
 
@@ -14,7 +15,9 @@ from iso8583.host import EmbeddedHost, Status, rules_from_mapping
 from terminal.core.journal import JournalQuery, PrintStatus, TxnState
 from terminal.core.money import AmountError
 from terminal.core.qr import QrError, parse_mpm
+from terminal.core.receipting import ReceiptService
 from terminal.core.transactions import build_request, build_reversal
+from terminal.devices import StreamPrinter
 from terminal.engine import (
     CardInput,
     ChipRequiredError,
@@ -63,7 +66,7 @@ async def test_sale_approved_is_journaled_with_receipt(terminal, store, host, ev
     assert approved.status is Status.APPROVED
     kinds = [type(e) for e in events]
     assert kinds.index(SignedOn) < kinds.index(ReceiptReady)
-    terminal.record_print(result.journal_id)
+    ReceiptService(store.journal, StreamPrinter(io.StringIO())).print_copy(result.journal_id)
     assert store.journal.get(result.journal_id).copies[0].status is PrintStatus.PRINTED
 
 

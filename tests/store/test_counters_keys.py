@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iso8583.acquirer.model import SessionKeys
-from terminal.core.journal import Counters, KeyStore
+from terminal.core.ports import Counters, KeyStore
 from terminal.store import InvalidRecordError, TerminalStore
 
 

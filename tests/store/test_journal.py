@@ -16,12 +16,12 @@ from terminal.core.cards import luhn_check_digit, luhn_valid
 from terminal.core.journal import (
     JournalEntry,
     JournalQuery,
-    JournalStore,
     PrintStatus,
     ReceiptCopyRecord,
     TxnState,
     batch_totals,
 )
+from terminal.core.ports import JournalStore
 from terminal.store import (
     InvalidRecordError,
     RecordNotFoundError,

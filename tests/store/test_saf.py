@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from iso8583.acquirer.model import Kind, Original, Request, Totals
-from terminal.core.journal import SafQueue
+from terminal.core.ports import SafQueue
 from terminal.store import (
     InvalidRecordError,
     RecordNotFoundError,

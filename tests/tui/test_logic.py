@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iso8583.acquirer.model import Kind, Totals
+from terminal.core.events import Connecting, EventBus, LinkFailed, ReversalDelivered, Sent, Waiting
 from terminal.core.journal import TxnState
-from terminal.engine.events import Connecting, LinkFailed, ReversalDelivered, Sent, Waiting
 from terminal.engine.results import TxnRef, TxnResult
 from terminal.tui.entry import (
     AmountBuffer,
@@ -31,7 +31,6 @@ from terminal.tui.outcome import (
     link_state_of,
     outcome_from_result,
 )
-from terminal.tui.services import EventRelay
 
 
 def test_amount_buffer_types_like_a_pos():
@@ -166,18 +165,17 @@ def test_money_and_events_read_well():
     assert link_state_of(Waiting(Kind.SALE, "1", 1.0)) is None
 
 
-def test_event_relay_survives_a_failing_listener():
-    relay, seen = EventRelay(), []
-
-    def broken(_event):
-        raise RuntimeError("UI bug")
-
-    relay.subscribe(broken)
-    unsubscribe = relay.subscribe(seen.append)
-    relay(Connecting("x"))
-    unsubscribe()
-    relay(Connecting("y"))
-    assert seen == [Connecting("x")]
+def test_event_bus_survives_a_failing_listener():
+    """The TUI's events come from the core's bus (EventRelay is gone): a listener that
+    raises neither breaks the publisher nor the other subscribers."""
+    bus = EventBus()
+    broken = bus.listen("broken", lambda _d: 1 / 0)
+    seen = bus.subscribe("seen")
+    bus.publish(Connecting("x"))
+    seen.close()
+    bus.publish(Connecting("y"))
+    assert [d.event for d in seen.drain()] == [Connecting("x")]
+    broken.close()
 
 
 def test_public_api():
@@ -185,8 +183,6 @@ def test_public_api():
 
     assert set(tui.__all__) == {
         "THEMES",
-        "EventRelay",
-        "JournalReader",
         "PosApp",
         "PosBackend",
         "PosServices",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.tui.demo import DemoApp
+from terminal.demo import DemoApp
 
 SNAPSHOT_SIZE = (100, 32)
 

@@ -5,7 +5,9 @@ whatever is in the user's journal. The demo runs the real service against the in
 host simulator, in a fresh data directory under a temp path, with a fixed clock; the
 journal is seeded with fixed transactions (one whose receipt never printed), and a scene
 (``home``, ``result``, ``journal``, ``qr``) is opened from that fixed data. Nothing is sent
-to the host unless the user of ``python -m terminal.tui.demo`` starts an operation.
+to the host unless the user of ``python -m terminal.demo`` starts an operation.
+
+It lives beside the wiring, not in ``terminal.tui``: the TUI itself builds no adapter.
 """
 
 from __future__ import annotations
@@ -20,14 +22,10 @@ from pathlib import Path
 from typing import Final
 
 from iso8583.acquirer.model import Kind
+from terminal.cli.tui_cmd import TuiRuntime
 from terminal.config import TerminalConfig
-from terminal.core.journal import (
-    JournalEntry,
-    JournalStore,
-    PrintStatus,
-    ReceiptCopyRecord,
-    TxnState,
-)
+from terminal.core.journal import JournalEntry, PrintStatus, ReceiptCopyRecord, TxnState
+from terminal.core.ports import JournalStore
 from terminal.core.qr.order import mpm_payload
 from terminal.core.receipts import render_text
 from terminal.core.transactions import build_receipt
@@ -113,8 +111,6 @@ class DemoApp(PosApp):
     def __init__(
         self, scene: str = "home", *, data_dir: Path | None = None, theme: str = "dark"
     ) -> None:
-        from terminal.cli.tui_cmd import TuiRuntime  # the one place that wires adapters
-
         if scene not in SCENES:
             raise ValueError(f"unknown scene {scene!r}; one of {', '.join(SCENES)}")
         self._owned = data_dir is None
@@ -168,7 +164,7 @@ def build_demo(scene: str = "home", theme: str = "dark") -> DemoApp:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m terminal.tui.demo")
+    parser = argparse.ArgumentParser(prog="python -m terminal.demo")
     parser.add_argument("scene", nargs="?", default="home", choices=SCENES)
     parser.add_argument("--theme", choices=("dark", "light"), default="dark")
     args = parser.parse_args(argv)

@@ -1,0 +1,43 @@
+"""Device adapters of the terminal: printers (and, beside them, readers and scanners).
+
+:func:`open_printer` turns a printer URL into a :class:`~terminal.core.ports.ReceiptPrinter`:
+``stdout``, ``file:PATH`` (ESC/POS bytes appended), ``text:PATH`` (plain text appended),
+``none``. The TUI builds its own :class:`PanePrinter`.
+"""
+
+from __future__ import annotations
+
+from terminal.core.errors import TerminalError
+from terminal.core.ports import ReceiptPrinter
+from terminal.devices.emulated import FilePrinter, NoPrinter, PanePrinter, StreamPrinter
+
+__all__ = [
+    "PRINTER_URLS",
+    "FilePrinter",
+    "NoPrinter",
+    "PanePrinter",
+    "PrinterUrlError",
+    "StreamPrinter",
+    "open_printer",
+]
+
+#: What ``--printer`` accepts, for help texts.
+PRINTER_URLS = "stdout, file:PATH (ESC/POS bytes), text:PATH (plain text) or none"
+
+
+class PrinterUrlError(TerminalError, ValueError):
+    """A printer URL that names no printer we know."""
+
+
+def open_printer(url: str) -> ReceiptPrinter:
+    """The printer a URL names (see :data:`PRINTER_URLS`)."""
+    scheme, sep, rest = url.partition(":")
+    if url == "stdout":
+        return StreamPrinter()
+    if url == "none":
+        return NoPrinter()
+    if sep and scheme == "file" and rest:
+        return FilePrinter(rest)
+    if sep and scheme == "text" and rest:
+        return FilePrinter(rest, text=True, name=url)
+    raise PrinterUrlError(f"printer {url!r}: expected {PRINTER_URLS}")
