@@ -38,6 +38,7 @@ from typing import Any
 
 from iso8583 import Iso8583Error
 from terminal.cli.options import amount_fields, emit_error, spec_from, terminal_settings
+from terminal.cli.tracing import open_trace_file, tracing
 from terminal.config import TerminalConfig
 from terminal.core.errors import InvalidEndpointError, LinkError, PrinterError, TerminalError
 from terminal.core.money import format_amount, parse_amount
@@ -87,6 +88,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     common.add_argument("--json", action="store_true", help="print one JSON object")
     common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
+    common.add_argument(
+        "--trace",
+        action="store_true",
+        help="show each request and response, field by field (masked), on stderr",
+    )
+    common.add_argument(
+        "--trace-file", metavar="PATH", help="append the trace as JSON lines to PATH"
+    )
     common.add_argument(
         "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
     )
@@ -313,13 +322,17 @@ async def _run(
     data_dir: Path,
 ) -> int:
     printer = _printer(args)  # a bad --printer fails before anything is sent
+    trace_file = open_trace_file(args.trace_file)  # so does a bad --trace-file
     async with _host(config, spec, data_dir, embedded=embedded) as live:
         if embedded:
             args.embedded_url = live.host
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
         try:
-            await runtime.start()
-            result = await op(runtime.engine, QrCustomer(live, spec))
+            async with tracing(
+                runtime.bus, text=sys.stderr if args.trace else None, jsonl=trace_file
+            ):
+                await runtime.start()
+                result = await op(runtime.engine, QrCustomer(live, spec))
             if result.error:
                 result = replace(result, error=_user_terms(result.error, args))
             _print(result, args.json, runtime)
