@@ -13,7 +13,8 @@ PANS = [card.pan for card in CARDS]
 def test_trace_shows_each_message_masked_with_timings(run, tmp_path):
     trace = tmp_path / "trace.jsonl"
     out = run("pay", "sale", "--amount", "12.34", "--card", "debit-pin", "--pin", "1234",
-              "--trace", "--trace-file", str(trace), "--json", "--data-dir", str(tmp_path))  # fmt: skip
+              "--trace", "--trace-file", str(trace), "--json",
+              "--data-dir", str(tmp_path))  # fmt: skip
     assert out.code == 0, out.err
     assert out.json["approved"]  # stdout stays one JSON object
     records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
