@@ -53,6 +53,7 @@ from terminal.tui.screens import (
 )
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.services import PosServices
+from terminal.tui.tracelog import TraceLog
 from terminal.tui.widgets import StatusInfo
 
 __all__ = ["PALETTE_COMMANDS", "THEMES", "PosApp", "PosCommands"]
@@ -133,6 +134,7 @@ class PosApp(App[None]):
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PosCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("t", "toggle_trace", "Trace", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -140,6 +142,7 @@ class PosApp(App[None]):
         super().__init__()
         self.services = services
         self.controller = PosController(services, self)
+        self.trace_log = TraceLog(services.events)
         self.theme = THEMES.get(theme, theme)
         self.outcomes: list[Outcome] = []  # every result shown, newest last (tests read it)
         self.progress: list[str] = []  # progress lines of the latest operation
@@ -181,6 +184,7 @@ class PosApp(App[None]):
         self._release_gc()
         gc.unfreeze()  # see on_mount
         self.controller.close()
+        self.trace_log.close()
         with contextlib.suppress(Exception):
             await self.services.backend.stop()
 
@@ -201,6 +205,15 @@ class PosApp(App[None]):
             bar.refresh_info()
 
     # --- actions shared by every screen ---------------------------------------------------
+    def action_toggle_trace(self) -> None:
+        """Show the message trace over whatever is on screen; ``t`` again closes it."""
+        from terminal.tui.screens.trace import TraceScreen
+
+        if isinstance(self.screen, TraceScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(TraceScreen())
+
     def action_toggle_theme(self) -> None:
         self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
 
