@@ -24,6 +24,7 @@ from textual.timer import Timer
 
 from terminal.engine.cardinput import CardInput
 from terminal.engine.errors import InputError
+from terminal.tui.confirmations import confirm_settlement, confirm_void
 from terminal.tui.controller import PosController
 from terminal.tui.messages import (
     HostStatus,
@@ -257,6 +258,9 @@ class PosApp(App[None]):
                 self._ask(QrCpmScreen(amount), partial(self._code_entered, amount))
             case Operation.VOID | Operation.REFUND | Operation.COMPLETION | Operation.PREAUTH:
                 self._ask(OperationForm(op, amount), partial(self._form_done, op))
+            case Operation.SETTLEMENT:
+                draft = TxnDraft(op)
+                self._ask(confirm_settlement(self.services), partial(self._confirmed, draft))
             case _:
                 self._run(TxnDraft(op))
 
@@ -338,8 +342,16 @@ class PosApp(App[None]):
         draft = TxnDraft(op, values.amount, values.ref)
         if op is Operation.PREAUTH or (op is Operation.REFUND and values.ref is None):
             self._collect_card(draft)
+        elif op is Operation.VOID and values.ref is not None:
+            self._ask(confirm_void(self.services, values.ref), partial(self._confirmed, draft))
         else:
             self._run(draft)
+
+    def _confirmed(self, draft: TxnDraft, yes: bool | None) -> None:
+        if yes:
+            self._run(draft)
+        else:
+            self.notify(f"{draft.op.label}: not started", severity="information")
 
     def _code_entered(self, amount: int, code: str | None) -> None:
         if code:
