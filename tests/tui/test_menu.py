@@ -129,6 +129,8 @@ async def test_settlement_signon_and_echo(harness):
         await _confirm(app, pilot, "Settle the open batch?")
         settled = await wait_result(app, pilot, 2)
         assert settled.title == "SETTLED"
+        assert not app.screen.check_action("print_customer", ())  # no customer copy exists
+        assert str(app.screen.query_one("#result-help").render()) == "Enter: done"
         assert rows(settled)["Debits"] == "1 / CNY 12.00"
         await pilot.press("escape")
 

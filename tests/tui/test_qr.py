@@ -52,7 +52,10 @@ async def test_mpm_customer_walks_away_and_the_order_is_reversed(harness):
         assert screen.cancelling
         outcome = await wait_result(app, pilot)
         assert outcome.title == "CANCELLED"
+        assert outcome.message == "The customer walked away: the QR order is cancelled"
         assert outcome.reversal.startswith("Reversal delivered")
+        assert not app.screen.check_action("print_customer", ())  # no slip, no copy offered
+        assert "customer copy" not in str(app.screen.query_one("#result-help").render())
         [entry] = harness.journal.find(JournalQuery(amount=1600))
         assert entry.state is TxnState.REVERSED
 
@@ -112,3 +115,11 @@ async def test_mpm_at_100x32_fits_whole_with_its_quiet_zone(harness):
     assert lines[0].strip() == ""  # 4 light modules: two blank lines top and bottom
     assert lines[1].strip() == ""
     assert all(line[:4].strip() == "" for line in lines)
+
+
+async def test_mpm_cancelled_by_the_cashier_says_so(harness):
+    async with drive(harness.services) as (app, pilot):
+        await _show_qr(app, pilot, "1700")
+        await pilot.press("escape")
+        outcome = await wait_result(app, pilot)
+        assert outcome.message == "Cancelled by the cashier"

@@ -17,7 +17,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from terminal.tui.outcome import format_money
+from terminal.tui.outcome import BY_CASHIER, WALKED_AWAY, format_money
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.widgets import QrView
 
@@ -103,11 +103,14 @@ class QrMpmScreen(PosScreen[None]):
             self.add_progress(f"Customer {verb}: asking the host...")
 
     def action_walk_away(self) -> None:
-        self.action_back()
+        self._cancel(WALKED_AWAY, "The customer walked away: cancelling the order...")
 
     def action_back(self) -> None:
+        self._cancel(BY_CASHIER, "Cancelling the order at the host...")
+
+    def _cancel(self, reason: str, progress: str) -> None:
         if self.cancelling:
             return
-        if self.pos.controller.cancel():
+        if self.pos.controller.cancel(reason):
             self.cancelling = True
-            self.add_progress("Cancelling the order at the host...")
+            self.add_progress(progress)
