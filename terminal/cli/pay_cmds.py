@@ -248,11 +248,25 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
         return lambda t, c: t.completion(ref, amount)
     if name == "qr-cpm":
         amount = _amount(args)
+        _check_code(args.code)
         return lambda t, c: t.qr_cpm(amount, args.code)
     if name == "qr-mpm":
         amount = _amount(args)
         return lambda t, c: _qr_mpm(t, c, amount, args)
     return lambda t, c: getattr(t, name)()  # settle, signon, echo
+
+
+def _check_code(code: str) -> None:
+    """Name the option, not the parser: "--code: ..." (the code itself is never echoed)."""
+    from terminal.core.qr import QrError, parse_payment_code
+
+    try:
+        parse_payment_code(code)
+    except QrError as exc:
+        raise _Usage(
+            f"--code: not a usable payment code ({exc}); a wallet code is 16-24 digits, an "
+            "EMV code is Base64"
+        ) from None
 
 
 async def _qr_mpm(

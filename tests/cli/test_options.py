@@ -120,3 +120,10 @@ def test_tui_without_a_terminal_says_so_and_exits(tmp_path):
     assert proc.returncode == 2
     assert "needs an interactive terminal" in proc.stderr
     assert "\x1b[" not in proc.stdout
+
+
+def test_bad_wallet_code_is_explained_not_incorrect_padding(run, tmp_path):
+    out = run("pay", "qr-cpm", "--amount", "1", "--code", "hQVDUFYwMWE", "--data-dir", str(tmp_path))
+    assert out.code == 2
+    assert out.err.startswith("error: --code: not a usable payment code")
+    assert "Incorrect padding" not in out.err
