@@ -35,6 +35,7 @@ from terminal.store.errors import BackupError, StoreError, StoreMissingError
 from terminal.store.journal import SqliteJournal
 from terminal.store.keys import SqliteKeyStore
 from terminal.store.saf import SqliteSafQueue
+from terminal.store.used_codes import UsedCodes
 from terminal.store.vault import KEY_FILE_NAME, Vault
 
 __all__ = ["BACKUP_DIR_NAME", "DB_FILE_NAME", "TerminalStore", "default_data_dir"]
@@ -88,6 +89,7 @@ class TerminalStore:
         self.saf = SqliteSafQueue(self.db, self.vault)
         self.counters = SqliteCounters(self.db)
         self.keys = SqliteKeyStore(self.db)
+        self.used_codes = UsedCodes(self.data_dir)  # a wallet payment code pays once
 
     def __repr__(self) -> str:
         return f"TerminalStore({str(self.data_dir)!r})"

@@ -44,3 +44,14 @@ async def test_an_ambiguous_rrn_is_refused_not_guessed(terminal, store):
     assert (await terminal.refund(TxnRef(journal_id=second.journal_id), 500)).approved
 
 
+
+
+async def test_a_wallet_code_pays_once(terminal, store, data_dir):
+    first = await terminal.qr_cpm(700, "281234567890123456")
+    assert first.approved
+    with pytest.raises(NotAllowedError, match=r"already presented \(journal id \d+\)"):
+        await terminal.qr_cpm(700, "281234567890123456")
+    # same first 6 / last 4, different code: not confused with the first
+    assert (await terminal.qr_cpm(700, "281234000000003456")).approved
+    stored = (data_dir / "used-payment-codes").read_text(encoding="ascii")
+    assert "281234567890123456" not in stored  # keyed digests only
