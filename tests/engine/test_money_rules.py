@@ -44,8 +44,6 @@ async def test_an_ambiguous_rrn_is_refused_not_guessed(terminal, store):
     assert (await terminal.refund(TxnRef(journal_id=second.journal_id), 500)).approved
 
 
-
-
 async def test_a_wallet_code_pays_once(terminal, store, data_dir):
     first = await terminal.qr_cpm(700, "281234567890123456")
     assert first.approved

@@ -94,9 +94,7 @@ async def _qr_at(harness, size):
         screen = await _show_qr(app, pilot, "1234")
         await pilot.pause()
         view = screen.query_one(QrView)
-        return view.too_small, view.needed, view.region, screen.size, view.lines, str(
-            view.render()
-        )
+        return view.too_small, view.needed, view.region, screen.size, view.lines, str(view.render())
 
 
 async def test_mpm_at_80x24_says_the_window_is_too_small(harness):
