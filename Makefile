@@ -19,6 +19,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash .ci/setup-system.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["benchmarks.iso8583_codec", "benchmarks.host_throughput", "benchmarks.tui_latency"]
+MODULES = [
+    "benchmarks.iso8583_codec",
+    "benchmarks.iso8583_bulk",
+    "benchmarks.host_throughput",
+    "benchmarks.host_abuse",
+    "benchmarks.tui_latency",
+]
 
 if __name__ == "__main__":
     for name in MODULES:

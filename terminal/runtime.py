@@ -137,6 +137,11 @@ class TerminalRuntime:
         it stops; on the runtime's loop. A failing hook is logged, never fatal."""
         self._hooks.append((name, start, stop))
 
+    def add_device(self, name: str, device: object) -> None:
+        """Register a device (a serial reader, a scanner) for others to find by name; it
+        reports its state on the bus as :class:`~terminal.core.events.DeviceEvent`."""
+        self.devices.others[name] = device
+
     def set_printer(self, printer: ReceiptPrinter) -> None:
         """Swap the printer (a serial printer plugged in); the next copy uses it."""
         self.devices.printer = printer

@@ -44,11 +44,24 @@ COMMANDS: dict[str, Command] = {
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
     "config": Command("terminal.cli.config_cmd", "show and change the terminal's settings"),
+    "devsim": Command(
+        "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
+    ),
+    "agent": Command("terminal.cli.agent_cmd", "a headless terminal with its TMS agent"),
+    "repair": Command("terminal.cli.agent_cmd", "send a repair request to the TMS"),
+    "fleet": Command(
+        "terminal.cli.fleet_cmd", "many emulated terminals with agents (TMS load test)"
+    ),
+    "tms": Command("terminal.cli.tms_cmds", "TMS console: watch terminals, send remote commands"),
 }
 
 #: Exception classes that mean "a problem in the user's terms": (module, class name). Checked
 #: only if the module is already imported (an exception cannot come from an unloaded module).
-_OUR_ERRORS = (("iso8583.errors", "Iso8583Error"), ("terminal.core.errors", "TerminalError"))
+_OUR_ERRORS = (
+    ("iso8583.errors", "Iso8583Error"),
+    ("terminal.core.errors", "TerminalError"),
+    ("agent.errors", "AgentError"),
+)
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -122,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:  # the TUI: it takes every top-level option
             args.host = args.spec = args.data_dir = args.theme = None
+            args.reader = args.printer = args.scanner = None
         merge_global(args)
         return int(func(args))
     except KeyboardInterrupt:

@@ -42,6 +42,9 @@ GLOBAL_OPTIONS: Final = {
     "global_spec": "spec",
     "global_data_dir": "data_dir",
     "global_theme": "theme",
+    "global_reader": "reader",
+    "global_printer": "printer",
+    "global_scanner": "scanner",
 }
 
 
@@ -76,6 +79,15 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--theme", dest="global_theme", choices=THEMES, help="colour theme of the TUI"
     )
+    parser.add_argument(
+        "--reader", dest="global_reader", metavar="URL", help="magnetic-stripe reader (TUI)"
+    )
+    parser.add_argument(
+        "--printer", dest="global_printer", metavar="URL", help="receipt printer (pyserial URL)"
+    )
+    parser.add_argument(
+        "--scanner", dest="global_scanner", metavar="URL", help="QR / barcode scanner (TUI)"
+    )
 
 
 def add_terminal_options(p: argparse.ArgumentParser) -> None:
@@ -90,6 +102,18 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
         "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
     )
     p.add_argument("--theme", choices=THEMES, help="colour theme (default: dark)")
+    p.add_argument(
+        "--reader",
+        metavar="URL",
+        help="magnetic-stripe reader (pyserial URL: /dev/ttyUSB0?baudrate=9600, /dev/pts/N, "
+        "socket://HOST:PORT, rfc2217://HOST:PORT)",
+    )
+    p.add_argument(
+        "--printer",
+        metavar="URL",
+        help="ESC/POS receipt printer (pyserial URL, or file:PATH); default: the screen's pane",
+    )
+    p.add_argument("--scanner", metavar="URL", help="QR / barcode scanner (pyserial URL)")
 
 
 def merge_global(args: argparse.Namespace) -> None:

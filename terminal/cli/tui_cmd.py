@@ -26,6 +26,7 @@ from terminal.cli.options import THEMES, add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
+from terminal.devices.attached import AttachedDevices
 from terminal.engine.service import TerminalService
 from terminal.runtime import TerminalRuntime
 from terminal.settings import normalise_host
@@ -67,9 +68,14 @@ class TuiRuntime:
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
         settings: list[tuple[str, str, str]] | None = None,
+        reader: str | None = None,
+        printer: str | None = None,
+        scanner: str | None = None,
     ) -> None:
         self._settings = settings or []
         self._host = host
+        self._device_urls = {"reader": reader, "printer": printer, "scanner": scanner}
+        self.devices: AttachedDevices | None = None
         self._spec_name = spec
         self._data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self._config = config or TerminalConfig()
@@ -101,11 +107,19 @@ class TuiRuntime:
                 label = url
             config = self._config.with_(host=url, spec=spec.name)
             printer = PanePrinter()
+            urls = self._device_urls
+            devices = AttachedDevices.from_urls(  # bad URLs fail here, before anything opens
+                reader=urls["reader"], printer=urls["printer"], scanner=urls["scanner"]
+            )
             runtime = TerminalRuntime(
                 config, data_dir=self._data_dir, spec=spec, printer=printer, clock=self._clock
             )
             printer.publish = runtime.bus.publish
             self.runtime = runtime
+            if devices.all:
+                devices.attach_to(runtime)  # a --printer replaces the pane printer
+                devices.start()
+                self.devices = devices
         except BaseException:
             self.close()
             raise
@@ -121,10 +135,15 @@ class TuiRuntime:
             host_label=label,
             signon_at_start=self._signon,
             settings=self._settings,
+            current_config=lambda: runtime.config,
+            devices=self.devices,
         )
         return self.services
 
     def close(self) -> None:
+        if self.devices is not None:
+            self.devices.stop()
+            self.devices = None
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
@@ -192,6 +211,9 @@ def run_tui(args: argparse.Namespace) -> int:
             data_dir=data_dir,
             config=config,
             settings=describe(config, sources),
+            reader=getattr(args, "reader", None),
+            printer=getattr(args, "printer", None),
+            scanner=getattr(args, "scanner", None),
         )
         services = runtime.open()
     except (Iso8583Error, TerminalError, ConfigError, HostError, OSError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.errors import NotFoundError, TerminalError
 from terminal.core.journal import JournalEntry, JournalQuery, TxnState
 from terminal.core.money import format_amount
@@ -28,7 +28,7 @@ from terminal.engine.results import TxnRef
 __all__ = ["DEBITS", "as_ref", "checked_pin", "counted", "find_original"]
 
 #: Approved kinds that move money to the merchant: what a void or refund may point at.
-DEBITS = (Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER)
+DEBITS = (TxnKind.SALE, TxnKind.COMPLETION, TxnKind.QR_PAY, TxnKind.QR_ORDER)
 
 
 def as_ref(ref: TxnRef | int) -> TxnRef:
@@ -50,7 +50,7 @@ def find_original(
     journal: JournalStore,
     counters: Counters,
     ref: TxnRef,
-    kinds: Sequence[Kind],
+    kinds: Sequence[TxnKind],
     *,
     amount: int | None = None,
     for_void: bool = False,
@@ -110,7 +110,7 @@ def _refunded(journal: JournalStore, original: JournalEntry) -> int:
     """Minor units refunded (or maybe refunded: in flight) against ``original``."""
     if original.id is None:
         return 0
-    query = JournalQuery(original_id=original.id, kinds=(Kind.REFUND,), limit=1000)
+    query = JournalQuery(original_id=original.id, kinds=(TxnKind.REFUND,), limit=1000)
     return sum(e.amount or 0 for e in journal.find(query) if e.state in _REFUND_COUNTS)
 
 
@@ -124,5 +124,5 @@ def _fmt(currency: str, minor: int) -> str:
 
 def counted(entries: Sequence[JournalEntry]) -> list[JournalEntry]:
     """The batch's approved debits and refunds: what settlement totals and uploads."""
-    kinds = (*DEBITS, Kind.REFUND)
+    kinds = (*DEBITS, TxnKind.REFUND)
     return [e for e in entries if e.state is TxnState.APPROVED and e.kind in kinds and e.amount]

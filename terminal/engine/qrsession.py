@@ -1,7 +1,8 @@
 """Merchant-presented QR: the payload the customer scans, and the wait for their payment.
 
 Why a session object: between showing the QR and the customer paying, the UI needs a handle
-to wait on, to cancel, or (on a test host) to make the customer pay or decline. The order's
+to wait on or to cancel. (Playing the customer on a test host is not the terminal's job:
+see :mod:`terminal.simulation`.) The order's
 reversal stays queued until the order is paid or declined, so a terminal killed while the
 customer hesitates cancels the order at its next start instead of losing a payment.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.model import Request, TxnKind
 from iso8583.acquirer.security import WorkingKeys
 from terminal.core.errors import LinkTimeout
 from terminal.core.events import Event, QrPending
@@ -23,8 +24,13 @@ from terminal.core.transactions import TxnEvent, build_request
 from terminal.engine.results import TxnResult
 from terminal.engine.runner import NO_ANSWER, Runner
 
-if TYPE_CHECKING:
-    from terminal.engine.service import TerminalService
+
+class OrderDesk(Protocol):
+    """Who runs an order's wait and cancel under the operation lock (the service)."""
+
+    async def _mpm_wait(self, mpm: MpmSession) -> TxnResult: ...
+    async def _mpm_cancel(self, mpm: MpmSession) -> TxnResult: ...
+
 
 __all__ = [
     "MPM_GUID",
@@ -33,7 +39,6 @@ __all__ = [
     "mpm_payload",
     "order_reference",
     "poll_order",
-    "simulate",
     "start_order",
 ]
 
@@ -46,7 +51,7 @@ class MpmSession:
 
     def __init__(
         self,
-        service: TerminalService,
+        service: OrderDesk,
         *,
         payload: str,
         order_ref: str,
@@ -85,14 +90,6 @@ class MpmSession:
             self._result = await self._service._mpm_cancel(self)
         return self._result
 
-    async def simulate_pay(self) -> str:
-        """Test hook: the customer pays (QR_SIMULATE ``PAY:<ref>``); returns the host's code."""
-        return await self._service._mpm_simulate(f"PAY:{self.order_ref}")
-
-    async def simulate_decline(self, code: str = "05") -> str:
-        """Test hook: the customer's wallet declines with ``code``."""
-        return await self._service._mpm_simulate(f"DECLINE:{self.order_ref}:{code}")
-
     def __repr__(self) -> str:
         state = "done" if self.done else "pending"
         return f"MpmSession(order_ref={self.order_ref!r}, amount={self.amount}, {state})"
@@ -101,7 +98,7 @@ class MpmSession:
 # --- flows (run by the service under its operation lock) -------------------------------
 
 
-async def start_order(runner: Runner, service: TerminalService, amount: int) -> MpmSession:
+async def start_order(runner: Runner, service: OrderDesk, amount: int) -> MpmSession:
     """Send QR_ORDER; the session is pending on 09, final on any other outcome."""
     config = runner.config
     stan, invoice, batch, now = runner.numbers()
@@ -109,7 +106,7 @@ async def start_order(runner: Runner, service: TerminalService, amount: int) -> 
 
     def build(_keys: WorkingKeys | None) -> Request:
         return build_request(
-            Kind.QR_ORDER, config, stan=stan, local_time=now, batch=batch, amount=amount, qr=ref
+            TxnKind.QR_ORDER, config, stan=stan, local_time=now, batch=batch, amount=amount, qr=ref
         )
 
     first = build(None)
@@ -145,7 +142,7 @@ async def poll_order(runner: Runner, mpm: MpmSession, emit: Callable[[Event], No
             await asyncio.sleep(min(config.qr_poll_interval, remaining))
             try:
                 response = await session.send(
-                    lambda _k: session.request(Kind.QR_QUERY, qr=mpm.order_ref)
+                    lambda _k: session.request(TxnKind.QR_QUERY, qr=mpm.order_ref)
                 )
             except NO_ANSWER:
                 continue  # a lost poll is not a lost payment: ask again
@@ -172,10 +169,3 @@ async def cancel_order(runner: Runner, mpm: MpmSession) -> TxnResult:
         entry = runner.store.journal.get(mpm.journal_id)
         return runner.result(entry, error=str(reason), reversal_pending=bool(left))
     return await runner.no_answer(mpm.journal_id, mpm.saf_id, reason)
-
-
-async def simulate(runner: Runner, text: str) -> str:
-    """QR_SIMULATE runs beside a waiting order: only the link itself is serialised."""
-    session = runner.session
-    response = await session.send(lambda _k: session.request(Kind.QR_SIMULATE, qr=text))
-    return response.response_code

@@ -41,7 +41,7 @@ async def test_an_ambiguous_rrn_is_refused_not_guessed(terminal, store):
     assert "pass the journal id" in str(caught.value)
     with pytest.raises(AmbiguousReferenceError):
         await terminal.void(TxnRef(rrn=first.rrn))
-    assert (await terminal.refund(TxnRef(journal_id=second.journal_id), 500)).approved
+    assert (await terminal.refund(TxnRef(journal_id=first.journal_id), 500)).approved
 
 
 async def test_a_wallet_code_pays_once(terminal, store, data_dir):

@@ -35,6 +35,7 @@ from terminal.engine import (
     TxnRef,
 )
 from terminal.engine.runner import Runner
+from terminal.simulation import QrCustomer
 
 from .conftest import FAST_RULES, fast_config, url_of
 from .proxy import FaultProxy
@@ -301,12 +302,14 @@ async def test_mpm_paid(terminal, store, host, events):
 
 
 async def test_mpm_simulated_decline_and_pay(terminal):
+    """The customer (simulated by the wiring, on its own connection) declines, then pays."""
+    customer = QrCustomer(terminal.config, terminal.spec)
     declined = await terminal.qr_mpm(2000)
-    assert await declined.simulate_decline("51") == "00"
+    assert await customer.decline(declined.order_ref, "51") == "00"
     result = await declined.wait()
     assert (result.approved, result.response_code) == (False, "51")
     paid = await terminal.qr_mpm(2100)
-    assert await paid.simulate_pay() == "00"
+    assert await customer.pay(paid.order_ref) == "00"
     assert (await paid.wait()).approved
 
 

@@ -6,7 +6,7 @@ without loading the engine.
 
 from __future__ import annotations
 
-from terminal.config import TerminalConfig
+from terminal.core.config import TerminalConfig
 from terminal.core.money import format_amount
 from terminal.core.qr.mpm import MerchantAccount, build_mpm
 from terminal.core.receipts import Currency

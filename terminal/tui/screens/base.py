@@ -7,7 +7,7 @@ cashier can never get stuck; the status bar pulls its facts from the App.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -16,10 +16,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from terminal.tui.shell import PosShell
 from terminal.tui.widgets import PosFooter, StatusBar
-
-if TYPE_CHECKING:
-    from terminal.tui.app import PosApp
 
 __all__ = ["PosScreen"]
 
@@ -39,12 +37,9 @@ class PosScreen(Screen[_R]):
     reused = False
 
     @property
-    def pos(self) -> PosApp:
-        from terminal.tui.app import PosApp
-
-        app = self.app
-        assert isinstance(app, PosApp)
-        return app
+    def pos(self) -> PosShell:
+        """The App, through the protocol screens may use (see :mod:`terminal.tui.shell`)."""
+        return cast(PosShell, self.app)
 
     def compose(self) -> Iterator[Widget]:
         yield StatusBar(self.pos.status_info)

@@ -8,6 +8,7 @@ is listed by its key check value only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import fields
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -44,7 +45,13 @@ class SettingsScreen(PosScreen[None]):
 
 
 def _from_config(screen: SettingsScreen) -> list[tuple[str, str, str]]:
-    """Without sources (a runtime built in code): the values, all marked as given in code."""
-    from terminal.settings import describe
-
-    return [(n, v, "code") for n, v, _ in describe(screen.pos.services.config, {})]
+    """Without sources (a runtime built in code, not by ``posemu``): the config's values,
+    marked as given in code; the TMK by its check value only."""
+    config = screen.pos.services.config
+    rows = []
+    for f in fields(config):
+        if f.name == "tmk_hex":
+            rows.append(("tmk", f"KCV {config.tmk.kcv}", "code"))
+        elif f.repr:
+            rows.append((f.name, str(getattr(config, f.name)), "code"))
+    return rows

@@ -1,0 +1,177 @@
+"""``posemu agent``: a terminal and its agent, headless, until stopped (Ctrl-C or SIGTERM).
+
+For benches, CI and servers: the same terminal as the TUI's (journal, store-and-forward,
+receipts, devices) without a screen, reporting to the TMS at ``--tms`` and taking its
+remote commands. Without ``--tms`` an embedded broker starts on 127.0.0.1 and its URL is
+printed, so ``posemu tms watch --broker URL`` can follow it. Without ``--host`` the host
+simulator runs in-process (state under ``<data-dir>/host``).
+
+``posemu repair`` records a repair request in a terminal's agent outbox (``--data-dir``) and
+sends it now when ``--tms`` is given, or with the next ``posemu agent``/``posemu`` run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from terminal.cli.agent_options import add_agent_options, agent_broker, attach_agent
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "agent",
+        help="a headless terminal with its device-management agent",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data-dir", type=Path, help="terminal data directory (default: per user)")
+    p.add_argument("--host", help="acquirer host tcp://HOST:PORT (default: in-process simulator)")
+    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    p.add_argument("--terminal-id", help="terminal ID, field 41 (default from the config)")
+    p.add_argument("--printer", default="none", help="receipt printer URL (default: none)")
+    add_agent_options(p, embedded_default=True)
+    p.set_defaults(func=run)
+
+    r = sub.add_parser("repair", help="send a repair request to the TMS (after-sales)")
+    r.add_argument("--data-dir", type=Path, help="the terminal's data directory")
+    r.add_argument("--part", required=True, help="faulty part, e.g. printer, reader, screen")
+    r.add_argument("--description", required=True, help="what happened")
+    r.add_argument("--contact", required=True, help="who to call back, e.g. name and phone")
+    r.add_argument("--tried", default="", help="what was already tried")
+    r.add_argument("--terminal-id", help="terminal ID (default from the config)")
+    r.add_argument("--flush", type=float, default=10.0, help="seconds to try sending now")
+    add_agent_options(r, embedded_default=False)
+    r.set_defaults(func=run_repair)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir:
+        return Path(args.data_dir)
+    from terminal.store.state import default_data_dir
+
+    return default_data_dir()
+
+
+def _config(args: argparse.Namespace, spec_name: str) -> Any:
+    from terminal.config import TerminalConfig
+
+    values: dict[str, Any] = {"spec": spec_name}
+    if getattr(args, "host", None):
+        values["host"] = args.host
+    if args.terminal_id:
+        values["terminal_id"] = args.terminal_id
+    return TerminalConfig(**values)
+
+
+@contextlib.asynccontextmanager
+async def _host(
+    args: argparse.Namespace, config: Any, spec: Any, data_dir: Path
+) -> AsyncIterator[Any]:
+    if args.host:
+        yield config
+        return
+    from iso8583.host import EmbeddedHost
+
+    host = EmbeddedHost(spec, state_dir=data_dir / "host")
+    address, port = host.start()
+    try:
+        yield config.with_(host=f"tcp://{address}:{port}")
+    finally:
+        host.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from terminal.cli.iso8583_cmds import resolve_spec
+    from terminal.devices import open_printer
+
+    spec = resolve_spec(args.spec)
+    config = _config(args, spec.name)
+    printer = open_printer(args.printer)  # a bad URL fails before anything starts
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(args, config, spec, printer))
+    return 0
+
+
+async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -> None:
+    from terminal.runtime import TerminalRuntime
+
+    data_dir = _data_dir(args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with agent_broker(args) as url, _host(args, config, spec, data_dir) as live:
+        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+        agent = None if args.no_tms else attach_agent(args, runtime, data_dir, url)
+        try:
+            await runtime.start()
+            where = f"TMS {agent.settings.url}" if agent else "no TMS"
+            print(
+                f"posemu agent: terminal {live.terminal_id} ({where}, host {live.host}); "
+                "Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
+            if not args.broker_url and agent is not None:
+                print(f"TMS broker (embedded): {url}", flush=True)
+            await stop.wait()
+        finally:
+            await runtime.stop()
+            runtime.close()
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    from agent.mqtt import BrokerSettings
+    from agent.reports import DeviceIdentity
+    from agent.service import Agent, AgentOptions
+    from agent.store import AgentStore
+    from agent.terminal_agent import AGENT_DB
+
+    for name in ("part", "description", "contact"):
+        if not getattr(args, name).strip():
+            print(f"error: --{name} must not be empty", file=sys.stderr)
+            return 2
+    data_dir = _data_dir(args)
+    tid = args.terminal_id or _config(args, "iso87ascii").terminal_id
+    url = args.broker_url or "mqtt://127.0.0.1:1883"
+    from terminal.cli.tms_options import broker_settings
+
+    settings: BrokerSettings = broker_settings(args, url)
+    identity = DeviceIdentity(
+        tid,
+        model=args.model,
+        serial=args.serial or f"PSM-{tid}",
+        purchase_date=args.purchase_date,
+    )
+
+    async def send() -> tuple[str, int]:
+        store = AgentStore(data_dir / AGENT_DB)
+        agent = Agent(
+            settings,
+            identity,
+            store,
+            data_dir=data_dir,
+            options=AgentOptions(flush_timeout=args.flush),
+        )
+        report_id = agent.repair_request(args.part, args.description, args.contact, args.tried)
+        left = agent.outbox.depth()
+        if args.broker_url:
+            await agent.start()
+            await agent.stop()
+            left = agent.outbox.depth()
+        store.close()
+        return report_id, left
+
+    report_id, left = asyncio.run(send())
+    state = "sent" if left == 0 else "stored; it goes out with the terminal's next TMS connection"
+    print(f"repair request {report_id} {state}")
+    return 0

@@ -1,0 +1,100 @@
+"""Run ``posemu`` as a user would: separate processes, real brokers, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+POSEMU = [sys.executable, "-m", "terminal.cli.main"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*POSEMU, *args], capture_output=True, text=True, timeout=timeout, env=ENV
+    )
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*POSEMU, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+    )
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
+def read_json_line(proc: subprocess.Popen[str], timeout: float = 30) -> dict[str, Any]:
+    """The next JSON line the process prints (a watcher), within ``timeout`` seconds."""
+    import selectors
+
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sel.select(timeout=0.2):
+            line = proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"watcher ended: {proc.stderr.read() if proc.stderr else ''}")
+            return json.loads(line)
+    raise AssertionError("no report within the timeout")
+
+
+def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def outbox_depth(data_dir: Path) -> int:
+    import contextlib
+    import sqlite3
+
+    path = data_dir / "agent.sqlite"
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        except sqlite3.OperationalError:  # being created right now
+            return 0
+
+
+def wait_online(url: str, tid: str = "POSEMU01") -> None:
+    """Until the terminal's retained status says online (its command subscription exists)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done = run(
+            "tms",
+            "watch",
+            "--broker",
+            url,
+            "--terminal",
+            tid,
+            "--type",
+            "status",
+            "--count",
+            "1",
+            "--timeout",
+            "5",
+        )
+        if '"online"' in done.stdout:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{tid} did not come online at {url}")

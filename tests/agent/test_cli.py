@@ -1,0 +1,217 @@
+"""The agent from the command line, as a tester uses it: ``posemu pay/agent/tms`` processes
+against a real mosquitto (and the embedded broker), with real journal and printer files."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from agent.mosquitto import Mosquitto
+from agent.signing import generate_keypair
+from tests.agent.cli import (
+    outbox_depth,
+    read_json_line,
+    run,
+    start,
+    stop,
+    wait_for,
+    wait_online,
+)
+
+
+def watcher(url: str, *extra: str):
+    proc = start("tms", "watch", "--broker", url, *extra)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "watching ...": subscribed, nothing published now is missed
+    assert line.startswith("watching"), line
+    return proc
+
+
+def journal_copies(data_dir: Path) -> list[dict]:
+    shown = run("journal", "list", "--data-dir", str(data_dir), "--json")
+    assert shown.returncode == 0, shown.stderr
+    return [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+
+
+def test_unwritable_printer_file_is_a_fault_at_the_watcher(mosquitto: Mosquitto, tmp_path):
+    watch = watcher(mosquitto.url, "--type", "fault")
+    try:
+        paid = run(
+            "pay",
+            "sale",
+            "--amount",
+            "12.34",
+            "--card",
+            "visa-approve",
+            "--data-dir",
+            str(tmp_path),
+            "--printer",
+            f"file:{tmp_path}/no/such/dir/slip.bin",
+            "--tms",
+            mosquitto.url,
+        )
+        assert paid.returncode == 0, paid.stderr
+        fault = read_json_line(watch)
+    finally:
+        stop(watch)
+    assert fault["code"] == "printer.failed"
+    assert fault["severity"] == "major"
+    assert fault["state"] == "raised"
+    assert fault["id"]
+    assert fault["at"].endswith("Z")
+    assert "no/such/dir" in fault["details"]["reason"]
+    assert outbox_depth(tmp_path) == 0  # flushed before the one-shot exited
+    [entry] = journal_copies(tmp_path)
+    assert any(c["status"] == "failed" for c in entry["copies"]), entry
+
+
+def test_reprint_by_stan_prints_a_duplicate_via_the_embedded_broker(tmp_path):
+    slips = tmp_path / "slips.txt"
+    paid = run(
+        "pay",
+        "sale",
+        "--amount",
+        "5.00",
+        "--card",
+        "visa-approve",
+        "--data-dir",
+        str(tmp_path),
+        "--printer",
+        f"text:{slips}",
+        "--json",
+    )
+    assert paid.returncode == 0, paid.stderr
+    stan = json.loads(paid.stdout)["stan"]
+    agent = start("agent", "--data-dir", str(tmp_path), "--printer", f"text:{slips}")
+    try:
+        assert agent.stdout is not None
+        url = agent.stdout.readline().split()[-1]  # "TMS broker (embedded): mqtt://..."
+        assert url.startswith("mqtt://127.0.0.1:")
+        wait_online(url)
+        sent = run(
+            "tms",
+            "send",
+            "--broker",
+            url,
+            "--terminal",
+            "POSEMU01",
+            "reprint",
+            f"stan={stan}",
+            "copy=customer",
+        )
+        assert sent.returncode == 0, sent.stderr
+        result = json.loads(sent.stdout)
+        missing = run(
+            "tms", "send", "--broker", url, "--terminal", "POSEMU01", "reprint", "stan=999999"
+        )
+    finally:
+        stop(agent)
+    assert result["status"] == "ok"
+    [reprint] = result["data"]["reprints"]
+    assert reprint["stan"] == stan
+    assert reprint["copy"] == "customer"
+    assert reprint["printed"]
+    assert "DUPLICATE" in slips.read_text()
+    assert missing.returncode == 1
+    assert "no journal entry" in json.loads(missing.stdout)["reason"]
+
+
+def test_kill_9_with_reports_in_the_outbox_then_restart(mosquitto: Mosquitto, tmp_path):
+    url = mosquitto.url
+    mosquitto.stop()  # the broker is down: reports stay in the outbox
+    pay = start(
+        "pay",
+        "sale",
+        "--amount",
+        "1.00",
+        "--card",
+        "visa-approve",
+        "--data-dir",
+        str(tmp_path),
+        "--printer",
+        f"file:{tmp_path}/missing/slip.bin",
+        "--tms",
+        url,
+        "--tms-flush",
+        "60",
+    )
+    wait_for(lambda: outbox_depth(tmp_path) > 0, what="a report in the outbox")
+    pay.send_signal(signal.SIGKILL)
+    pay.wait(10)
+    mosquitto.start()
+    watch = watcher(url, "--type", "fault", "--terminal", "POSEMU01")
+    agent = start("agent", "--data-dir", str(tmp_path), "--tms", url)
+    try:
+        fault = read_json_line(watch)
+        wait_for(lambda: outbox_depth(tmp_path) == 0, what="the outbox to drain")
+    finally:
+        stop(agent)
+        stop(watch)
+    assert fault["code"] == "printer.failed"
+
+
+def test_signatures_expiry_and_repeated_ids(mosquitto: Mosquitto, tmp_path):
+    keys = tmp_path / "keys"
+    generate_keypair(keys / "tms.pem", keys / "tms.pub.pem")
+    generate_keypair(keys / "other.pem", keys / "other.pub.pem")
+    data = tmp_path / "term"
+    agent = start(
+        "agent",
+        "--data-dir",
+        str(data),
+        "--tms",
+        mosquitto.url,
+        "--tms-public-key",
+        str(keys / "tms.pub.pem"),
+    )
+    base = ("tms", "send", "--broker", mosquitto.url, "--terminal", "POSEMU01", "--timeout", "20")
+    try:
+        wait_online(mosquitto.url)
+        unsigned = run(*base, "logs", "lines=5")
+        forged = run(*base, "--sign-key", str(keys / "other.pem"), "logs")
+        expired = run(*base, "--sign-key", str(keys / "tms.pem"), "--ttl", "0.001", "logs")
+        first = run(*base, "--sign-key", str(keys / "tms.pem"), "--id", "reboot-1", "reboot")
+        again = run(*base, "--sign-key", str(keys / "tms.pem"), "--id", "reboot-1", "reboot")
+    finally:
+        _out, _err = stop(agent)
+    for refused, reason in (
+        (unsigned, "unsigned"),
+        (forged, "bad signature"),
+        (expired, "expired"),
+    ):
+        assert refused.returncode == 1, refused.stderr
+        body = json.loads(refused.stdout)
+        assert body["status"] == "refused"
+        assert reason in body["reason"]
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    one, two = json.loads(first.stdout), json.loads(again.stdout)
+    assert one["data"]["rebooted"] is True
+    assert two["repeat"] is True
+    assert two["data"] == one["data"]  # the stored result: it did not run twice
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("send", "--broker", "mqtt://127.0.0.1:1", "--terminal", "T1", "reprint", "stan"),
+            "KEY=VALUE",
+        ),
+        (("send", "--broker", "mqtt://127.0.0.1:1", "--terminal", "T/1", "logs"), "terminal ID"),
+        (("send", "--broker", "tcp://x:1", "--terminal", "T1", "logs"), "mqtt://"),
+        (
+            ("send", "--broker", "mqtt://127.0.0.1:1", "--terminal", "T1", "selfdestruct"),
+            "unknown command",
+        ),
+        (("watch", "--broker", "mqtt://127.0.0.1:1", "--count", "0"), "--count"),
+    ],
+)
+def test_console_usage_errors_are_one_line(args, message):
+    done = run("tms", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
