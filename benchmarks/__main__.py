@@ -11,6 +11,7 @@ MODULES = [
     "benchmarks.host_throughput",
     "benchmarks.host_abuse",
     "benchmarks.tui_latency",
+    "benchmarks.firmware_download",
 ]
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ _PAN_RUN = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")  # ASCII digits only
 #: Base64 of an EMVCo CPM payload: it starts with tag 85, length 5, "CPV01" ("hQVDUFYwM...").
 _CPM_BASE64 = re.compile(r"hQVDUFYwM[A-Za-z0-9+/_-]*=*")
 #: Numeric wallet codes: WeChat Pay 10-15 + 16 digits, Alipay 25-30 + 14-22, UnionPay 62 + 17.
-_WALLET_CODE = re.compile(
-    r"(?<![0-9])(?:1[0-5][0-9]{16}|(?:2[5-9]|30)[0-9]{14,22}|62[0-9]{17})(?![0-9])"
-)
+_WALLET_CODE = re.compile(r"1[0-5][0-9]{16}|(?:2[5-9]|30)[0-9]{14,22}|62[0-9]{17}")
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{13,24}(?![0-9])")  # a PAN or a wallet code
 #: The acquirer protocol's consumer-presented payment field (59): ``CPM:<code>``.
 _CPM_FIELD = re.compile(r"(CPM:)(\S+)")
 
@@ -94,9 +93,21 @@ def mask_payment_code(code: str, fill: str = "*") -> str:
     return f"[payment code, {len(code)} chars hidden]"
 
 
+def _digit_run(m: re.Match[str], fill: str) -> str:
+    run = m.group()
+    if len(run) <= 19 and luhn_ok(run):
+        return mask_pan(run, fill)
+    if _WALLET_CODE.fullmatch(run):
+        return mask_payment_code(run, fill)
+    return run
+
+
 def scrub_sensitive(text: str, fill: str = "*") -> str:
     """``scrub_pans`` plus payment codes: CPM payloads, wallet codes, ``CPM:`` field values."""
-    text = _CPM_FIELD.sub(lambda m: m.group(1) + mask_payment_code(m.group(2), fill), text)
-    text = _CPM_BASE64.sub(lambda m: mask_payment_code(m.group(), fill), text)
-    text = _WALLET_CODE.sub(lambda m: mask_payment_code(m.group(), fill), text)
-    return scrub_pans(text, fill)
+    if len(text) < 13:  # too short for a PAN or a code: most fields, no regex
+        return text
+    if "CPM:" in text:
+        text = _CPM_FIELD.sub(lambda m: m.group(1) + mask_payment_code(m.group(2), fill), text)
+    if "hQVDUFYwM" in text:
+        text = _CPM_BASE64.sub(lambda m: mask_payment_code(m.group(), fill), text)
+    return _DIGIT_RUN.sub(lambda m: _digit_run(m, fill), text)

@@ -47,6 +47,7 @@ from terminal.core.ports import JournalFeed, Link, ReceiptPrinter, TerminalStora
 from terminal.core.receipting import ReceiptService
 from terminal.devices import NoPrinter
 from terminal.engine import CardInput, MpmSession, TerminalService, TxnRef, TxnResult
+from terminal.firmware import apply_firmware
 from terminal.net.link import link_for
 from terminal.store import TerminalStore
 
@@ -121,6 +122,9 @@ class TerminalRuntime:
         return self._spec
 
     def _build_service(self, config: TerminalConfig) -> TerminalService:
+        data_dir = getattr(self.store, "data_dir", None)
+        if data_dir is not None:  # the installed firmware's parameters (receipt footer...)
+            config = apply_firmware(config, data_dir)
         spec = self._spec
         return TerminalService(
             config,

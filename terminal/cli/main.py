@@ -44,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
     "config": Command("terminal.cli.config_cmd", "show and change the terminal's settings"),
+    "firmware": Command("terminal.cli.firmware_cmds", "publish, serve and install signed firmware"),
     "devsim": Command(
         "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
     ),
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:  # the TUI: it takes every top-level option
             args.host = args.spec = args.data_dir = args.theme = None
-            args.reader = args.printer = args.scanner = None
+            args.reader = args.printer = args.scanner = args.firmware_url = None
         merge_global(args)
         return int(func(args))
     except KeyboardInterrupt:

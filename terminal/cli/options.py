@@ -45,6 +45,7 @@ GLOBAL_OPTIONS: Final = {
     "global_reader": "reader",
     "global_printer": "printer",
     "global_scanner": "scanner",
+    "global_firmware_url": "firmware_url",
 }
 
 
@@ -88,6 +89,12 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scanner", dest="global_scanner", metavar="URL", help="QR / barcode scanner (TUI)"
     )
+    parser.add_argument(
+        "--firmware-url",
+        dest="global_firmware_url",
+        metavar="URL",
+        help="firmware repository for the TUI's firmware screen",
+    )
 
 
 def add_terminal_options(p: argparse.ArgumentParser) -> None:
@@ -114,6 +121,9 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
         help="ESC/POS receipt printer (pyserial URL, or file:PATH); default: the screen's pane",
     )
     p.add_argument("--scanner", metavar="URL", help="QR / barcode scanner (pyserial URL)")
+    p.add_argument(
+        "--firmware-url", help="firmware repository for the firmware screen (posemu firmware serve)"
+    )
 
 
 def merge_global(args: argparse.Namespace) -> None:

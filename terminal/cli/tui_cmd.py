@@ -28,6 +28,7 @@ from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
 from terminal.devices.attached import AttachedDevices
 from terminal.engine.service import TerminalService
+from terminal.firmware import tui_update_starter
 from terminal.runtime import TerminalRuntime
 from terminal.settings import normalise_host
 from terminal.simulation import QrCustomer
@@ -68,11 +69,13 @@ class TuiRuntime:
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
         settings: list[tuple[str, str, str]] | None = None,
+        firmware_url: str | None = None,
         reader: str | None = None,
         printer: str | None = None,
         scanner: str | None = None,
     ) -> None:
         self._settings = settings or []
+        self._firmware_url = firmware_url
         self._host = host
         self._device_urls = {"reader": reader, "printer": printer, "scanner": scanner}
         self.devices: AttachedDevices | None = None
@@ -135,6 +138,9 @@ class TuiRuntime:
             host_label=label,
             signon_at_start=self._signon,
             settings=self._settings,
+            firmware=tui_update_starter(runtime, self._firmware_url)
+            if self._firmware_url
+            else None,
             current_config=lambda: runtime.config,
             devices=self.devices,
         )
@@ -211,6 +217,7 @@ def run_tui(args: argparse.Namespace) -> int:
             data_dir=data_dir,
             config=config,
             settings=describe(config, sources),
+            firmware_url=getattr(args, "firmware_url", None),
             reader=getattr(args, "reader", None),
             printer=getattr(args, "printer", None),
             scanner=getattr(args, "scanner", None),

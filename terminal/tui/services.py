@@ -10,7 +10,7 @@ only, a simulated QR customer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+FirmwareStart = Callable[[Callable[[str, int, int], None]], Awaitable[tuple[bool, str]]]
 
 
 class MpmSessionLike(Protocol):
@@ -153,6 +154,8 @@ class PosServices:
     signon_at_start: bool = True  # a real terminal signs on when it boots
     #: ``(name, shown value, source)`` of each setting (terminal.settings.describe).
     settings: list[tuple[str, str, str]] = field(default_factory=list)
+    #: start(progress) -> (ok, message) for the firmware screen; None: no repository given
+    firmware: FirmwareStart | None = None
     #: The config in force now (the runtime's, which a restart may replace); None: fixed.
     current_config: Callable[[], TerminalConfig] | None = None
     devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)
