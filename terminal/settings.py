@@ -266,9 +266,14 @@ def _build(
         shown = _shown(setting, values.get(name)) if setting else ""
         raise SettingsError(f"{source}: {name} = {shown}: {exc.reason}") from None
     tls = [s for s in ("tls_ca", "tls_cert", "tls_key") if values.get(s)]
-    if tls and config.host.startswith("tcp://") and sources.get("host", DEFAULT) != DEFAULT:
+    if tls and (config.host.startswith("tcp://") or sources.get("host", DEFAULT) == DEFAULT):
+        host = (
+            "the embedded host simulator"
+            if sources.get("host", DEFAULT) == DEFAULT
+            else (f"the host {config.host}")
+        )
         raise SettingsError(
-            f"{', '.join(_flag(t) for t in tls)} given but the host {config.host} is plain TCP: "
+            f"{', '.join(_flag(t) for t in tls)} given but {host} is plain TCP: "
             "use tls://HOST:PORT or drop the TLS options"
         )
     return config

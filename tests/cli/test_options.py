@@ -70,6 +70,9 @@ def test_tls_files_with_a_plain_tcp_host_are_refused(run, tmp_path, closed_port)
               "--data-dir", str(tmp_path))  # fmt: skip
     assert out.code == 2
     assert "--tls-ca given but the host" in out.err
+    embedded = run("pay", "echo", "--tls-ca", str(ca), "--data-dir", str(tmp_path))
+    assert embedded.code == 2
+    assert "--tls-ca given but the embedded host simulator is plain TCP" in embedded.err
     assert "plain TCP" in out.err
 
 
