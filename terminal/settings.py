@@ -194,8 +194,12 @@ def _shown(setting: Setting, value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
-def read_settings(data_dir: Path | str) -> dict[str, Any]:
-    """The settings file's values by setting name (``{}`` without a file), coerced."""
+def read_settings(data_dir: Path | str, *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The settings file's values by setting name (``{}`` without a file), coerced.
+
+    Settings named in ``skip`` are left out unchecked: what ``config set``/``unset`` is
+    about to replace, so a bad value in the file can be corrected from the command line.
+    """
     path = settings_path(data_dir)
     try:
         text = path.read_text(encoding="utf-8")
@@ -212,7 +216,11 @@ def read_settings(data_dir: Path | str) -> dict[str, Any]:
         try:
             setting = _canonical(name)
         except SettingsError as exc:
+            if name in skip:
+                continue
             raise SettingsError(f"{path}: {exc}") from None
+        if setting.name in skip:
+            continue
         values[setting.name] = _coerce(setting, value, str(path))
     return values
 
@@ -304,6 +312,10 @@ def describe(config: TerminalConfig, sources: Mapping[str, str]) -> list[tuple[s
     return rows
 
 
+def _known_names() -> set[str]:
+    return {s.name for s in SETTINGS} | set(_ALIASES)
+
+
 def save_settings(data_dir: Path | str, changes: Mapping[str, Any]) -> Path:
     """Apply ``changes`` (setting name -> value, ``None`` to unset) to settings.toml.
 
@@ -311,7 +323,8 @@ def save_settings(data_dir: Path | str, changes: Mapping[str, Any]) -> Path:
     atomically (temporary file, fsync, rename), so a crash leaves the old or the new file.
     """
     path = settings_path(data_dir)
-    current = read_settings(data_dir)
+    names = {_canonical(n).name for n in changes if n in _known_names()} | set(changes)
+    current = read_settings(data_dir, skip=frozenset(names))
     for name, value in changes.items():
         setting = _canonical(name)
         if value is None:

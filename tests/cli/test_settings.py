@@ -100,3 +100,12 @@ def test_save_is_atomic_and_keeps_other_settings(tmp_path):
     with pytest.raises(SettingsError):
         save_settings(tmp_path, {"receipt_width": "33"})
     assert load_settings(tmp_path, env={})[0].terminal_id == "T2"
+
+
+def test_a_bad_value_in_the_file_can_be_fixed_from_the_command_line(run, tmp_path):
+    (tmp_path / "settings.toml").write_text('currency = "ABC"\nterminal_id = "T1"\n')
+    assert run("config", "show", "--data-dir", str(tmp_path)).code == 2  # names the problem
+    assert run("config", "unset", "currency", "--data-dir", str(tmp_path)).code == 0
+    show = run("config", "show", "--data-dir", str(tmp_path), "--json").json["settings"]
+    assert show["currency"]["source"] == "default"
+    assert show["terminal_id"]["value"] == "T1"
