@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from terminal.core.errors import TerminalError
@@ -69,8 +68,10 @@ def _guard(func: Any) -> Any:
         try:
             return int(func(args))
         except TerminalError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            from terminal.cli.options import emit_error
+
+            as_json = bool(getattr(args, "json", False))
+            return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_INPUT, kind="input")
 
     run.__doc__ = func.__doc__
     return run

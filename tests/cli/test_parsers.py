@@ -130,3 +130,10 @@ def test_card_parse_reports_luhn_expiry_and_service_code(run):
     assert "luhn           valid" in good.out
     assert "end of 2049-12" in good.out
     assert "0: authorization normal; 1: no restrictions" in good.out
+
+
+def test_parse_errors_with_json_are_json(run):
+    out = run("qr", "parse", "hello world", "--json")
+    assert out.code == 2
+    assert out.json["ok"] is False
+    assert "not a QR payment payload" in out.json["error"]
