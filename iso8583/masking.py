@@ -28,13 +28,12 @@ def luhn_ok(digits: str) -> bool:
     """Luhn (mod 10) check of a string of ASCII digits (the project's one implementation)."""
     if not (digits.isascii() and digits.isdigit()):
         return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i & 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    # From the right: odd positions count as they are, even ones doubled (digit sum).
+    total = sum(map(int, digits[-1::-2])) + sum(map(_DOUBLED.__getitem__, digits[-2::-2]))
     return total % 10 == 0
+
+
+_DOUBLED = {str(d): d * 2 - 9 if d > 4 else d * 2 for d in range(10)}
 
 
 def mask_pan(pan: str, fill: str = "*") -> str:
@@ -59,6 +58,11 @@ def mask_track(track: str, fill: str = "*") -> str:
         lead, body = body[0], body[1:]
     if body[:1] in ("B", "b"):  # track 1 format code
         lead, body = lead + body[0], body[1:]
+    if body.isascii():  # the usual track: find the separator without a Python loop
+        i = len(body) - len(body.lstrip("0123456789"))
+        if i == len(body):
+            return lead + mask_pan(body, fill)
+        return lead + mask_pan(body[:i], fill) + body[i] + fill * (len(body) - i - 1)
     for i, ch in enumerate(body):
         if not ch.isdigit():
             return lead + mask_pan(body[:i], fill) + ch + fill * (len(body) - i - 1)

@@ -38,6 +38,9 @@ COMMANDS: dict[str, Command] = {
     "journal": Command(
         "terminal.cli.journal_cmds", "find, show and reprint journal entries (lost receipts)"
     ),
+    "store": Command(
+        "terminal.cli.store_cmds", "check, back up, restore or reset the terminal's data"
+    ),
     "cards": Command("terminal.cli.card_cmds", "list the named test cards"),
     "card": Command("terminal.cli.card_cmds", "card data tools"),
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
