@@ -1,19 +1,23 @@
 """``posemu pay ...``: the terminal's transactions from the shell, one per command.
 
 ``posemu pay sale --amount 12.34 --card visa-approve`` runs one transaction against the host
-given by ``--host`` (``tcp://HOST:PORT`` or ``tls://HOST:PORT``), or, without ``--host``,
-against an in-process host simulator that keeps its state under ``<data-dir>/host``. The
-journal, store-and-forward queue and keys live in ``--data-dir`` (default: the per-user
-data directory), so a later ``posemu pay void --stan N`` finds the sale, and a reversal left
-by a killed command is delivered before the next one does anything else.
+given by ``--host`` (``HOST:PORT``, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``), else
+``$POSEMU_HOST`` or the settings file's ``host`` (:mod:`terminal.settings`), or, with none of
+them, against an in-process host simulator that keeps its state under ``<data-dir>/host``.
+The journal, store-and-forward queue and keys live in ``--data-dir`` (default:
+``$POSEMU_DATA_DIR``, else the per-user data directory), so a later ``posemu pay void --stan
+N`` finds the sale, and a reversal left by a killed command is delivered before the next one
+does anything else. ``--trace`` dumps each message (masked, timed) on stderr,
+``--trace-file PATH`` appends them as JSON lines.
 
 Output: the merchant receipt (printed through the receipt service on ``--printer``, by
 default stdout) and a summary line, or with ``--json`` exactly one JSON object (``approved,
 response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as "12.34",
-``currency, journal_id, receipt, reversal_pending`` and a few more), whose ``receipt`` is
+``amount_minor, currency, journal_id, receipt, reversal_pending`` and a few more), whose ``receipt`` is
 then the printout on stdout. A copy that did not print (``--printer none``, a file that
 cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
-Problems are one ``error:`` line on stderr.
+Problems are one ``error:`` line on stderr (and with ``--json`` an ``{"ok": false, ...}``
+object on stdout).
 
 Exit status:
     0  approved (or the network message succeeded)
