@@ -13,9 +13,9 @@ does anything else. ``--trace`` dumps each message (masked, timed) on stderr,
 Output: the merchant receipt (printed through the receipt service on ``--printer``, by
 default stdout) and a summary line, or with ``--json`` exactly one JSON object (``approved,
 response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as "12.34",
-``amount_minor, currency, journal_id, receipt, reversal_pending`` and a few more), whose ``receipt`` is
-then the printout on stdout. A copy that did not print (``--printer none``, a file that
-cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
+``amount_minor, currency, journal_id, receipt, reversal_pending`` and a few more), whose
+``receipt`` is then the printout on stdout. A copy that did not print (``--printer none``, a
+file that cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
 Problems are one ``error:`` line on stderr (and with ``--json`` an ``{"ok": false, ...}``
 object on stdout).
 
