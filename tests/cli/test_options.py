@@ -131,3 +131,13 @@ def test_bad_wallet_code_is_explained_not_incorrect_padding(run, tmp_path):
     assert out.code == 2
     assert out.err.startswith("error: --code: not a usable payment code")
     assert "Incorrect padding" not in out.err
+
+
+@pytest.mark.parametrize(
+    "argv", [["host", "--listen", "127.0.0.1:0"], ["iso8583", "decode", "0800"]]
+)
+def test_missing_dialect_file_is_named_by_every_command(run, argv):
+    out = run(*argv, "--spec", "no/such-dialect.toml")
+    assert out.code == 2
+    assert "--spec no/such-dialect.toml: no such dialect file" in out.err
+    assert "unknown dialect" not in out.err
