@@ -25,6 +25,7 @@ from textual.timer import Timer
 
 from terminal.engine.cardinput import CardInput
 from terminal.engine.errors import InputError
+from terminal.tui.confirmations import confirm_settlement, confirm_void
 from terminal.tui.controller import PosController
 from terminal.tui.messages import (
     HostStatus,
@@ -54,6 +55,7 @@ from terminal.tui.screens import (
 )
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.services import PosServices
+from terminal.tui.tracelog import TraceLog
 from terminal.tui.widgets import StatusInfo
 
 __all__ = ["PALETTE_COMMANDS", "THEMES", "PosApp", "PosCommands"]
@@ -140,6 +142,7 @@ class PosApp(App[None]):
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {PosCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("t", "toggle_trace", "Trace", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -147,6 +150,7 @@ class PosApp(App[None]):
         super().__init__()
         self.services = services
         self.controller = PosController(services, self)
+        self.trace_log = TraceLog(services.events)
         self.theme = THEMES.get(theme, theme)
         self.outcomes: list[Outcome] = []  # every result shown, newest last (tests read it)
         self.progress: list[str] = []  # progress lines of the latest operation
@@ -191,6 +195,7 @@ class PosApp(App[None]):
         gc.unfreeze()  # see on_mount
         sys.setswitchinterval(self._switch_interval)
         self.controller.close()
+        self.trace_log.close()
         with contextlib.suppress(Exception):
             await self.services.backend.stop()
 
@@ -212,6 +217,15 @@ class PosApp(App[None]):
             bar.refresh_info()
 
     # --- actions shared by every screen ---------------------------------------------------
+    def action_toggle_trace(self) -> None:
+        """Show the message trace over whatever is on screen; ``t`` again closes it."""
+        from terminal.tui.screens.trace import TraceScreen
+
+        if isinstance(self.screen, TraceScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(TraceScreen())
+
     def action_toggle_theme(self) -> None:
         self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
 
@@ -265,6 +279,9 @@ class PosApp(App[None]):
                 self._ask(QrCpmScreen(amount), partial(self._code_entered, amount))
             case Operation.VOID | Operation.REFUND | Operation.COMPLETION | Operation.PREAUTH:
                 self._ask(OperationForm(op, amount), partial(self._form_done, op))
+            case Operation.SETTLEMENT:
+                draft = TxnDraft(op)
+                self._ask(confirm_settlement(self.services), partial(self._confirmed, draft))
             case _:
                 self._run(TxnDraft(op))
 
@@ -346,8 +363,16 @@ class PosApp(App[None]):
         draft = TxnDraft(op, values.amount, values.ref)
         if op is Operation.PREAUTH or (op is Operation.REFUND and values.ref is None):
             self._collect_card(draft)
+        elif op is Operation.VOID and values.ref is not None:
+            self._ask(confirm_void(self.services, values.ref), partial(self._confirmed, draft))
         else:
             self._run(draft)
+
+    def _confirmed(self, draft: TxnDraft, yes: bool | None) -> None:
+        if yes:
+            self._run(draft)
+        else:
+            self.notify(f"{draft.op.label}: not started", severity="information")
 
     def _code_entered(self, amount: int, code: str | None) -> None:
         if code:
