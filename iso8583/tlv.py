@@ -219,7 +219,7 @@ def _decode_level(
             length, pos = _read_length(buf, pos, end, base, (*path, f"tag {tag}"))
         if length > end - pos:
             raise DecodeError(
-                f"length {length} runs past the end ({end - pos} bytes left)",
+                f"length {length} runs past the end ({_bytes(end - pos)} left)",
                 offset=base + length_start,
                 path=(*path, f"tag {tag}"),
             )
@@ -241,6 +241,10 @@ def _decode_level(
             nodes.append(BerTlvNode(tag, value, base + tag_start))
         pos += length
     return nodes if tree is None else tree
+
+
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count} bytes"
 
 
 def _tag_end(

@@ -70,7 +70,7 @@ def test_padding_skipped_unless_refused() -> None:
         (
             "70 03 5A 05 00",
             {},
-            "length 5 runs past the end (1 bytes left)",
+            "length 5 runs past the end (1 byte left)",
             3,
             ("tag 70", "tag 5A"),
         ),
