@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -65,7 +65,8 @@ class BerTlvNode(NamedTuple):
     offset: int = 0
 
 
-class _Rules(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Rules:
     """Profile of one decode: the dict form refuses repeats, a list form may refuse padding."""
 
     padding: bool
@@ -74,6 +75,8 @@ class _Rules(NamedTuple):
     unique: bool
 
 
+_NO_NODES: list[BerTlvNode] = []  # placeholders of _decode_level, never filled
+_NO_TREE: BerTlvTree = {}
 _DICT_RULES = _Rules(padding=True, max_depth=MAX_BER_DEPTH, max_tag_bytes=0, unique=True)
 
 
@@ -179,9 +182,13 @@ def _decode_level(
     is hexed once and tags and values are sliced out of that string; tag paths for messages
     are built only on errors.
     """
-    nodes: list[BerTlvNode] = []
-    tree: BerTlvTree | None = {} if rules.unique else None
+    unique = rules.unique
+    # Only one of the two containers is filled; the other is an empty shared placeholder,
+    # so the duplicate check below is a plain ``in`` on both paths.
+    tree: BerTlvTree = {} if unique else _NO_TREE
+    nodes: list[BerTlvNode] = _NO_NODES if unique else []
     level_start = pos
+    short_tags = rules.max_tag_bytes != 1  # 2-byte tags take the quick branch below
     while pos < end:
         first = buf[pos]
         if first in _PADDING:
@@ -196,14 +203,14 @@ def _decode_level(
         tag_start = pos
         if first & 0x1F != 0x1F:
             pos += 1
-        elif pos + 1 < end and not buf[pos + 1] & 0x80 and rules.max_tag_bytes != 1:
+        elif short_tags and pos + 1 < end and not buf[pos + 1] & 0x80:
             pos += 2
         else:
             pos = _tag_end(buf, pos, end, base, path, rules.max_tag_bytes)
         tag = h[2 * tag_start : 2 * pos]
-        if tree is not None and tag in tree:
+        if tag in tree:
             earlier = _decode_level(
-                buf, level_start, tag_start, base, path, depth, h, rules._replace(unique=False)
+                buf, level_start, tag_start, base, path, depth, h, replace(rules, unique=False)
             )
             first_at = next(node.offset for node in earlier if node.tag == tag)
             raise DecodeError(
@@ -235,12 +242,12 @@ def _decode_level(
             value = _decode_level(buf, pos, pos + length, base, tag_path, depth + 1, h, rules)
         else:
             value = h[2 * pos : 2 * (pos + length)]
-        if tree is not None:
+        if unique:
             tree[tag] = value
         else:
             nodes.append(BerTlvNode(tag, value, base + tag_start))
         pos += length
-    return nodes if tree is None else tree
+    return tree if unique else nodes
 
 
 def _bytes(count: int) -> str:
