@@ -7,7 +7,10 @@ Two families share this module because field codecs pick one per field:
   layout differs per dialect and is described by a :class:`TlvFormat`.
 
 Values are plain JSON-ready dicts (tag -> value) that keep wire order, so messages can be
-logged, diffed and written in test vectors. Errors carry ``path`` (e.g. ``("tag 70",
+logged, diffed and written in test vectors. Where a tag may repeat at one level (EMVCo CPM
+application templates), BER-TLV also has a list form of ``(tag, value, offset)`` nodes
+(:func:`decode_ber_tlv_nodes`, :func:`encode_ber_tlv_nodes`); both forms share one decoder
+and one encoder, so their rules and errors are the same. Errors carry ``path`` (e.g. ``("tag 70",
 "tag 9F02")``) and the absolute ``offset`` (``base_offset`` + position) of the first byte of
 the faulty tag, length or value, so the field codec can pass the field's own offset and
 re-raise with ``field=`` set.
