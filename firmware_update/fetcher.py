@@ -38,6 +38,8 @@ __all__ = ["Progress", "ResumableFetcher"]
 Progress = Callable[[int, int], None]
 
 _CHUNK: Final = 1 << 20
+#: error bodies short enough to read so the connection is reused (the 404 of the next root)
+_DRAIN_MAX: Final = 4096
 _CONTENT_RANGE: Final = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _TRANSIENT: Final = (
     urllib3.exceptions.ProtocolError,
@@ -256,6 +258,9 @@ class ResumableFetcher(FetcherInterface):
             return 0
         if status == 200:
             return offset  # the server ignored Range: skip what we already have
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= _DRAIN_MAX:
+            response.drain_conn()  # a short error body: keep the connection for the next file
         raise exceptions.DownloadHTTPError(f"{url}: HTTP {status}", status)
 
     def _failed(self, url: str, failures: int, exc: BaseException) -> int:
