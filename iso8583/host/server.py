@@ -149,9 +149,11 @@ class _Connection(asyncio.Protocol):
             self._decide_all(frames)
 
     def eof_received(self) -> bool:
-        """The peer sent everything: answer it, then close (keep the transport open to write)."""
+        """The peer sent everything: answer it, then close (keep the transport open to write).
+
+        TLS has no half-close (asyncio closes the transport and warns if asked to keep it)."""
         self._finish(drop_inbox=False)
-        return True
+        return self.transport.get_extra_info("sslcontext") is None
 
     def pause_writing(self) -> None:
         self.write_paused = True

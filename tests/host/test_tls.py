@@ -84,3 +84,21 @@ def test_a_client_that_never_finishes_its_handshake_is_dropped(
             sock.close()
     assert "Traceback" not in caplog.text
     assert "handler error" not in caplog.text
+
+
+def test_a_tls_client_that_closes_leaves_no_asyncio_warning_in_the_log(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import ssl
+
+    from iso8583.host import EmbeddedHost, server_tls_context
+
+    ctx = server_tls_context(str(pki.server_cert), str(pki.server_key), None)
+    client_ctx = ssl.create_default_context(cafile=str(pki.ca))
+    with EmbeddedHost("iso87ascii", ssl_context=ctx) as host:
+        raw = socket.create_connection(host.address, timeout=3)
+        tls = client_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        tls.unwrap().close()  # close_notify: the host sees end of stream on a TLS transport
+        time.sleep(0.3)
+    assert "eof_received" not in caplog.text
