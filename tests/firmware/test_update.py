@@ -89,6 +89,22 @@ def test_download_cut_resumes_in_the_next_run_without_refetching(repo: Repo, dat
     assert not list((data_dir / "firmware" / "downloads" / "partial").iterdir())
 
 
+def test_a_download_resumes_when_the_repository_url_is_spelled_differently(
+    repo: Repo, data_dir: Path
+):
+    """The same signed file (its SHA-256 is in its name) continues, whatever host name or
+    mirror serves it, and no partial file is left behind."""
+    target = repo.publish("1.1.0", size=300_000)
+    length = target.stat().st_size
+    repo.faults.cut_after["posemu-firmware-1.1.0"] = length // 2
+    assert run(data_dir, repo, retries=0).state is State.FAILED
+    mirror = repo.url.replace("127.0.0.1", "localhost")
+    second = asyncio.run(Updater(data_dir, mirror).run())
+    assert second.state is State.COMMITTED, second
+    assert repo.faults.ranges("posemu-firmware-1.1.0") == [None, f"bytes={length // 2}-"]
+    assert not list((data_dir / "firmware" / "downloads" / "partial").iterdir())
+
+
 def test_flipped_bytes_are_a_hash_mismatch(repo: Repo, data_dir: Path):
     run(data_dir, repo)
     target = repo.publish("1.1.0")
