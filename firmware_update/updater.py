@@ -46,6 +46,7 @@ from firmware_update.errors import (
     refusal_from_tuf,
 )
 from firmware_update.fetcher import ResumableFetcher
+from firmware_update.lock import update_lock
 from firmware_update.machine import (
     REST_STATES,
     TRIAL_STATES,
@@ -289,8 +290,21 @@ class Updater:
 
     # --- the run -----------------------------------------------------------------------------
     async def run(self) -> Outcome:
-        """Recover from a previous kill, then one update attempt. Never raises a refusal."""
-        boot = await asyncio.to_thread(on_boot, self.layout.data_dir, max_boots=self.max_boots)
+        """Recover from a previous kill, then one update attempt. Never raises a refusal.
+
+        One at a time per data directory (across processes): a second run answers busy."""
+        with update_lock(self.layout) as mine:
+            if not mine:
+                record = load_record(self.layout.state)
+                return Outcome(
+                    record.state, record.running, "an update is already running", Reason.BUSY
+                )
+            return await self._run()
+
+    async def _run(self) -> Outcome:
+        boot = await asyncio.to_thread(
+            on_boot, self.layout.data_dir, max_boots=self.max_boots, lock_held=True
+        )
         if boot.on_trial:
             record = await self.finish_trial()
             if record.state is not State.COMMITTED:

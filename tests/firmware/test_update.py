@@ -105,6 +105,31 @@ def test_a_download_resumes_when_the_repository_url_is_spelled_differently(
     assert not list((data_dir / "firmware" / "downloads" / "partial").iterdir())
 
 
+def test_a_second_update_or_a_terminal_start_leaves_a_running_update_alone(
+    repo: Repo, data_dir: Path
+):
+    """Another process on the same data directory (a second ``posemu firmware update``, or a
+    ``posemu pay`` whose start runs on_boot) must neither race the download nor declare the
+    live update interrupted and clean its staging."""
+    from firmware_update import on_boot
+
+    repo.publish("1.1.0", size=300_000)
+    seen: list[object] = []
+
+    def meanwhile(state: State, done: int, total: int) -> None:
+        if state is State.DOWNLOADING and done and not seen:
+            seen.append(on_boot(data_dir))
+            seen.append(read_status(data_dir)["state"])
+            seen.append(asyncio.run(Updater(data_dir, repo.url).run()))
+
+    outcome = run(data_dir, repo, progress=meanwhile)
+    assert seen[1] == "downloading"  # on_boot did not call the live download interrupted
+    second = seen[2]
+    assert second.reason is Reason.BUSY, second
+    assert outcome.state is State.COMMITTED, outcome
+    assert str(outcome.running) == "1.1.0"
+
+
 def test_flipped_bytes_are_a_hash_mismatch(repo: Repo, data_dir: Path):
     run(data_dir, repo)
     target = repo.publish("1.1.0")
