@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import string
 import sys
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,12 @@ def cmd_host(args: argparse.Namespace) -> int:
         rules = load_rules(args.rules) if args.rules else default_rules()
     except (RulesError, Iso8583Error) as exc:
         return _error(str(exc))
+    if args.tmk is not None and (
+        len(args.tmk) not in (32, 48) or any(c not in string.hexdigits for c in args.tmk)
+    ):  # never echo the value: it is key material
+        return _error(
+            f"--tmk: expected 32 or 48 hex digits (a TDES key), got {len(args.tmk)} characters"
+        )
     try:
         tmk = Key.from_hex(args.tmk, KeyAlgorithm.TDES) if args.tmk else TEST_TMK
     except CryptoError as exc:  # the message never contains key material

@@ -80,3 +80,12 @@ def test_a_directory_given_as_state_file_is_named_as_such(tmp_path: Path) -> Non
     assert run.code == 2
     assert f"host state {tmp_path} is a directory" in run.err
     assert "delete it" not in run.err  # never advise deleting a directory
+
+
+@pytest.mark.parametrize("tmk", ["00", "zz", "0123456789ABCDEFFEDCBA987654321"])
+def test_a_bad_tmk_is_named_in_hex_digits(tmk: str) -> None:
+    run = posemu("host", "--listen", "127.0.0.1:0", "--tmk", tmk)
+    assert (run.code, run.err) == (
+        2,
+        f"error: --tmk: expected 32 or 48 hex digits (a TDES key), got {len(tmk)} characters\n",
+    )
