@@ -65,12 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     srv.set_defaults(func=_guarded(cmd_serve))
 
     data = argparse.ArgumentParser(add_help=False)
-    data.add_argument(  # SUPPRESS: `posemu --data-dir D firmware ...` must not be overridden
-        "--data-dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="terminal data directory (default: per user)",
-    )
+    data.add_argument("--data-dir", type=Path, help="terminal data directory (default: per user)")
 
     tr = cmds.add_parser("trust", parents=[data], help="provision the repository's root.json")
     tr.add_argument("root", type=Path, metavar="ROOT.json", help="REPODIR/metadata/1.root.json")
@@ -128,9 +123,8 @@ def _version(option: str, text: str | None) -> Version | None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    given = getattr(args, "data_dir", None)  # this command's option, else the top-level one
-    if given is not None:
-        return Path(given)
+    if args.data_dir is not None:
+        return args.data_dir
     import platformdirs
 
     return Path(platformdirs.user_data_dir("posemu", appauthor=False))

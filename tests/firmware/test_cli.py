@@ -166,20 +166,3 @@ def test_serve_refuses_a_directory_that_is_not_a_repository(tmp_path: Path, caps
     (tmp_path / "metadata" / "root.json").write_text("{}")
     assert main(["firmware", "serve", "--repo", str(tmp_path), "--listen", "nonsense"]) == 2
     assert "--listen must be HOST:PORT" in capsys.readouterr().err
-
-
-def test_a_top_level_data_dir_is_the_one_firmware_commands_use(
-    publisher: Path, capsys, monkeypatch
-):
-    """`posemu --data-dir D firmware ...` (as `posemu --help` lists it) must not fall back to
-    the per-user directory."""
-    tmp = publisher
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp / "per-user"))  # where a fallback would go
-    assert publish(tmp, "1.1.0") == 0
-    root = tmp / "repo" / "metadata" / "1.root.json"
-    data = tmp / "term"
-    assert main(["--data-dir", str(data), "firmware", "trust", str(root)]) == 0
-    assert (data / "firmware" / "trusted-root.json").exists()
-    capsys.readouterr()
-    assert main(["--data-dir", str(data), "firmware", "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["provisioned"] is True
