@@ -271,6 +271,16 @@ class Updater:
         url = f"{self.repo_url}/targets/{dirname}{sep}{info.hashes['sha256']}.{basename}"
         return self._guard(lambda: self.fetcher.download_target(url, info, dest), info.path)
 
+    def _prune_downloads(self, keep: Path) -> None:
+        """Older packages and abandoned partial downloads go: a terminal's storage is small,
+        and what is installed lives in its slot (run under the update lock)."""
+        for old in self.layout.downloads.glob("*.tar.gz"):
+            if old.name != keep.name:
+                old.unlink(missing_ok=True)
+        if self.layout.partial.is_dir():
+            for part in self.layout.partial.glob("*.part"):
+                part.unlink(missing_ok=True)
+
     def _verify(self, archive: Path, release: Release) -> Manifest:
         try:
             manifest = read_manifest(archive)
@@ -323,6 +333,7 @@ class Updater:
                 return self._outcome(self._save(record.step(Event.UP_TO_DATE, last_result=msg)))
             record = self._save(replace(record, target=str(release.version)))
             archive = await asyncio.to_thread(self._download, tuf, info)
+            await asyncio.to_thread(self._prune_downloads, archive)
             record = self._save(record.step(Event.DOWNLOADED))
             manifest = await asyncio.to_thread(self._verify, archive, release)
         except UpdateRefused as refusal:

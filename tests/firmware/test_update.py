@@ -130,6 +130,21 @@ def test_a_second_update_or_a_terminal_start_leaves_a_running_update_alone(
     assert str(outcome.running) == "1.1.0"
 
 
+def test_old_packages_and_abandoned_partial_downloads_do_not_pile_up(repo: Repo, data_dir: Path):
+    """A terminal's storage is small: after an update only the installed package is kept."""
+    downloads = data_dir / "firmware" / "downloads"
+    assert run(data_dir, repo).state is State.COMMITTED  # 1.0.0
+    target = repo.publish("1.1.0", size=300_000)
+    repo.faults.cut_after["posemu-firmware-1.1.0"] = target.stat().st_size // 2
+    assert run(data_dir, repo, retries=0).state is State.FAILED
+    assert list((downloads / "partial").iterdir())  # kept to resume 1.1.0 ...
+    repo.publish("1.2.0")  # ... which is abandoned for a newer release
+    assert run(data_dir, repo).state is State.COMMITTED
+    packages = sorted(p.name for p in downloads.glob("*.tar.gz"))
+    assert packages == ["posemu-firmware-1.2.0.tar.gz"]
+    assert not list((downloads / "partial").iterdir())
+
+
 def test_flipped_bytes_are_a_hash_mismatch(repo: Repo, data_dir: Path):
     run(data_dir, repo)
     target = repo.publish("1.1.0")
