@@ -102,3 +102,23 @@ def test_a_tls_client_that_closes_leaves_no_asyncio_warning_in_the_log(
         tls.unwrap().close()  # close_notify: the host sees end of stream on a TLS transport
         time.sleep(0.3)
     assert "eof_received" not in caplog.text
+
+
+def test_a_plain_client_at_a_tls_host_is_logged_in_a_testers_terms(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from iso8583.host import EmbeddedHost, server_tls_context
+
+    ctx = server_tls_context(str(pki.server_cert), str(pki.server_key), str(pki.ca))
+    with EmbeddedHost("iso87ascii", ssl_context=ctx) as host:
+        with socket.create_connection(host.address, timeout=3) as sock:
+            sock.sendall(b"\x00\x140800" + b"0" * 16)  # plain ISO 8583, as a tcp:// terminal
+            assert sock.recv(1) == b""
+            host_, port = sock.getsockname()[:2]
+            peer = f"{host_}:{port}"
+        time.sleep(0.2)
+    line = next(r.getMessage() for r in caplog.records if peer in r.getMessage())
+    assert "plain TCP" in line
+    assert "tls://" in line
