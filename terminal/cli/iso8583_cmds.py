@@ -181,10 +181,11 @@ def _hex_bytes(text: str) -> bytes:
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        bad = next(
-            (i for i, c in enumerate(cleaned) if c not in "0123456789abcdefABCDEF"),
-            len(cleaned),
-        )
+        bad = next((i for i, c in enumerate(cleaned) if c not in "0123456789abcdefABCDEF"), None)
+        if bad is None:
+            raise DecodeError(
+                f"input has an odd number of hex digits ({len(cleaned)}): a byte is cut in half"
+            ) from None
         raise DecodeError(f"input is not hex (character {bad})") from None
 
 

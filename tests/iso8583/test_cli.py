@@ -127,3 +127,16 @@ def test_framed_round_trip_on_the_command_line(capsys, monkeypatch, spec_name):
     )
     assert code == 0
     assert json.loads(out) == message_to_json(signon, spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("303", "input has an odd number of hex digits (3): a byte is cut in half"),
+        ("30 3", "input has an odd number of hex digits (3): a byte is cut in half"),
+        ("30zz", "input is not hex (character 2)"),
+    ],
+)
+def test_bad_hex_input_says_what_is_wrong(capsys, monkeypatch, text, message):
+    code, _, err = _run(capsys, monkeypatch, ["iso8583", "decode", text])
+    assert (code, err) == (2, f"error: {message}\n")
