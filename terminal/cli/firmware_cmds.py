@@ -124,7 +124,7 @@ def _version(option: str, text: str | None) -> Version | None:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir is not None:
-        return args.data_dir
+        return Path(args.data_dir)  # a top-level `posemu --data-dir D firmware` gives a str
     import platformdirs
 
     return Path(platformdirs.user_data_dir("posemu", appauthor=False))

@@ -53,7 +53,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--listen", default="127.0.0.1:8583", help="HOST:PORT to listen on (port 0: any free)"
     )
-    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    p.add_argument(  # default None: main merges a top-level `posemu --spec S host`
+        "--spec", help="dialect name or dialect file (default: iso87ascii)"
+    )
     p.add_argument("--rules", help="rules file (.toml or .json); see docs/host.md")
     p.add_argument(
         "--tmk",
@@ -109,7 +111,7 @@ def cmd_host(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _error(str(exc))
     try:
-        spec = resolve_spec(args.spec)
+        spec = resolve_spec(args.spec or "iso87ascii")
         rules = load_rules(args.rules) if args.rules else default_rules()
     except (RulesError, Iso8583Error) as exc:
         return _error(str(exc))

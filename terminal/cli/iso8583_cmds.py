@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     specs.set_defaults(func=cmd_specs)
 
     dec = cmds.add_parser("decode", help="decode a hex message (or '-' for one per stdin line)")
-    dec.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    dec.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
     dec.add_argument("--json", action="store_true", help="print the message as JSON")
     dec.add_argument(
         "--reveal",
@@ -74,7 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dec.set_defaults(func=cmd_decode)
 
     enc = cmds.add_parser("encode", help="encode a JSON message (or '-' for JSON lines)")
-    enc.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    enc.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
     enc.add_argument(
         "--framed", action="store_true", help="wrap the output in the dialect's framing"
     )
@@ -196,7 +196,7 @@ def _hex_bytes(text: str) -> bytes:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    spec = resolve_spec(args.spec)
+    spec = resolve_spec(args.spec or "iso87ascii")  # None: not given here nor at the top
     unpack = spec.construct.unpack
     unwrap = spec.frame_format.unwrap if args.framed else None
     table = json_table(spec, reveal=args.reveal)
@@ -245,7 +245,7 @@ def _wrapper(spec: Spec, tpdu_hex: str | None) -> Callable[[bytes], bytes]:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    spec = resolve_spec(args.spec)
+    spec = resolve_spec(args.spec or "iso87ascii")  # None: not given here nor at the top
     pack = spec.construct.pack
     wrap = _wrapper(spec, args.tpdu) if args.framed else None
     from_json = json_table(spec).from_json
