@@ -122,3 +122,15 @@ def test_a_plain_client_at_a_tls_host_is_logged_in_a_testers_terms(
     line = next(r.getMessage() for r in caplog.records if peer in r.getMessage())
     assert "plain TCP" in line
     assert "tls://" in line
+
+
+def test_a_key_that_is_not_the_certificates_is_named_as_such(pki: Pki) -> None:
+    run = posemu(
+        "host", "--listen", "127.0.0.1:0",
+        "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.client_key),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.err == (
+        f"error: --tls-key {pki.client_key} is not the private key of --tls-cert "
+        f"{pki.server_cert}\n"
+    )
