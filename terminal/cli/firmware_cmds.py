@@ -204,7 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     class Handler(RepoHandler):
         quiet = not args.verbose
 
-    server = RepoServer(args.repo, address, Handler)
+    try:
+        server = RepoServer(args.repo, address, Handler)
+    except OSError as exc:
+        raise _BadArgs(f"--listen {args.listen}: cannot listen ({exc.strerror or exc})") from None
     print(f"serving {args.repo} at {server.url}", flush=True)
     try:
         server.serve_forever()
