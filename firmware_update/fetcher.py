@@ -179,7 +179,9 @@ class ResumableFetcher(FetcherInterface):
             return None
         if not url.startswith(self.resume_prefix):
             return None
-        name = hashlib.sha256(url.encode()).hexdigest()[:40]
+        # keyed by the path under the prefix (consistent snapshots: the file's SHA-256 is in
+        # it), not the whole URL, so another spelling of the repository URL continues it
+        name = hashlib.sha256(url[len(self.resume_prefix) :].encode()).hexdigest()[:40]
         return self.partial_dir / f"{name}.part"
 
     def _fill(
