@@ -3,13 +3,14 @@ away from), and the consumer-presented wallet code the cashier scans."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 from terminal.core.journal import JournalQuery, TxnState
 from terminal.core.qr import parse_mpm
 from terminal.tui.screens import HomeScreen, QrCpmScreen, QrMpmScreen
 from terminal.tui.screens.qr_cpm import SAMPLE_WALLET_CODE
 from terminal.tui.widgets import QrView
+from terminal.tui.app import PosApp
 from tests.tui.helpers import drive, rows, type_amount, wait_for, wait_result
 
 
@@ -121,3 +122,18 @@ async def test_mpm_cancelled_by_the_cashier_says_so(harness):
         await pilot.press("escape")
         outcome = await wait_result(app, pilot)
         assert outcome.message == "Cancelled by the cashier"
+
+
+async def test_mpm_side_panel_is_not_cut_off_at_80x24(harness):
+    """At 80x24 the code does not fit; the notice and the side panel share the width, and
+    the order reference and the state line wrap inside the panel instead of running off."""
+    app = PosApp(harness.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        screen = await _show_qr(app, pilot, "200")
+        await pilot.pause()
+        side = screen.query_one("#qr-side")
+        assert side.display
+        for label in side.query(Label):
+            text = str(label.render())
+            assert label.region.right <= side.content_region.right, (label.id, text)
