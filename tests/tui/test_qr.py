@@ -7,10 +7,10 @@ from textual.widgets import Input, Label
 
 from terminal.core.journal import JournalQuery, TxnState
 from terminal.core.qr import parse_mpm
+from terminal.tui.app import PosApp
 from terminal.tui.screens import HomeScreen, QrCpmScreen, QrMpmScreen
 from terminal.tui.screens.qr_cpm import SAMPLE_WALLET_CODE
 from terminal.tui.widgets import QrView
-from terminal.tui.app import PosApp
 from tests.tui.helpers import drive, rows, type_amount, wait_for, wait_result
 
 
