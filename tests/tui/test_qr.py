@@ -137,3 +137,18 @@ async def test_mpm_side_panel_is_not_cut_off_at_80x24(harness):
         for label in side.query(Label):
             text = str(label.render())
             assert label.region.right <= side.content_region.right, (label.id, text)
+
+
+async def test_result_message_wraps_at_80x24(harness):
+    """'The customer walked away: the QR order is cancelled' is wider than the result
+    column of an 80x24 window; it wraps there instead of losing 'is cancelled'."""
+    app = PosApp(harness.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        await _show_qr(app, pilot, "300")
+        await pilot.press("n")
+        await wait_result(app, pilot)
+        await pilot.pause()
+        main = app.screen.query_one("#result-main")
+        for label in main.query(Label):
+            assert label.region.right <= main.content_region.right, str(label.render())
