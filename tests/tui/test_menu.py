@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from terminal.core.journal import TxnState
+from terminal.tui.app import PosApp
 from terminal.tui.screens import HomeScreen, MenuScreen, OperationForm
 from terminal.tui.screens.confirm import ConfirmScreen
 from terminal.tui.widgets import AmountField
@@ -177,3 +178,18 @@ async def test_void_and_settlement_ask_first_and_no_sends_nothing(harness):
         await pilot.pause(0.2)
         assert len(app.outcomes) == 1  # neither ran
         assert harness.journal.get(sale.journal_id).state is TxnState.APPROVED
+
+
+async def test_void_question_is_not_cut_off_at_80x24(harness):
+    """'...; this cannot be undone.' is the part of the question that matters most."""
+    app = PosApp(harness.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        sale = await _sale(app, pilot, "1000", 1)
+        await _menu(app, pilot, "v")
+        await _fill_form(app, pilot, str(int(sale.result.stan)), None)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        panel = app.screen.query_one("#confirm")
+        for widget in panel.query("Label, Static"):
+            assert widget.region.right <= panel.content_region.right, str(widget.render())
