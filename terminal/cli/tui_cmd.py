@@ -103,7 +103,11 @@ class TuiRuntime:
         spec = resolve_spec(self._spec_name)
         try:
             if self._host is None:
-                self.embedded = EmbeddedHost(spec, self._rules or interactive_rules())
+                # Its ledger lives in the data directory, as for ``posemu pay``: a sale made
+                # before a restart (or by ``posemu pay``) can be voided or refunded after it.
+                self.embedded = EmbeddedHost(
+                    spec, self._rules or interactive_rules(), state_dir=self._data_dir / "host"
+                )
                 address, port = self.embedded.start()
                 url, label = f"tcp://{address}:{port}", f"embedded simulator {address}:{port}"
             else:

@@ -193,3 +193,35 @@ async def test_void_question_is_not_cut_off_at_80x24(harness):
         panel = app.screen.query_one("#confirm")
         for widget in panel.query("Label, Static"):
             assert widget.region.right <= panel.content_region.right, str(widget.render())
+
+
+async def test_a_sale_is_voided_after_the_tui_restarts(tmp_path):
+    """The embedded host keeps its ledger in the data directory, as ``posemu pay`` does: a
+    sale made before a restart of the TUI can be voided after it (was: 25 not found)."""
+    from terminal.cli.tui_cmd import TuiRuntime, interactive_rules
+    from tests.tui.helpers import FAST_CONFIG
+
+    def runtime() -> TuiRuntime:
+        return TuiRuntime(
+            data_dir=tmp_path / "data",
+            config=FAST_CONFIG,
+            rules=interactive_rules(),
+            signon_at_start=False,
+        )
+
+    before = runtime()
+    try:
+        async with drive(before.open()) as (app, pilot):
+            sale = await _sale(app, pilot, "1000", 1)
+    finally:
+        before.close()
+    after = runtime()
+    try:
+        async with drive(after.open()) as (app, pilot):
+            await _menu(app, pilot, "v")
+            await _fill_form(app, pilot, str(int(sale.result.stan)), None)
+            await _confirm(app, pilot, "CNY 10.00")
+            void = await wait_result(app, pilot)
+            assert (void.title, void.result.response_code) == ("APPROVED", "00")
+    finally:
+        after.close()
