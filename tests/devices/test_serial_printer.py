@@ -20,6 +20,7 @@ from terminal.core.receipts import (
     ReceiptKind,
     ReceiptResult,
 )
+from terminal.core.receipts.text import layout_lines
 from terminal.devices import open_printer
 from terminal.devices.escpos_status import (
     StatusReplyError,
@@ -31,6 +32,7 @@ from terminal.devices.escpos_status import (
 from terminal.devices.serial_link import Backoff
 from terminal.devices.serial_printer import EscPosSerialPrinter
 from terminal.devices.sim.devices import PrinterSim
+from terminal.devices.sim.escpos_text import EscPosInterpreter
 from terminal.devices.sim.transport import TcpEnd, UrlEnd
 
 from .conftest import wait_until
@@ -131,6 +133,20 @@ def test_receipt_reaches_the_printer(bench: Bench, events) -> None:
     assert "476173******0010" in printed.text
     assert "Café Müller".upper() in printed.text.upper() or "Café Müller" in printed.text
     assert printer.state == "ready"
+    # Line for line what the layout says: a printer left in double width after the merchant
+    # name (once seen as letter-spaced text) would wrap every 42-column line in two.
+    laid_out = [line.text.strip() for line in layout_lines(receipt(), 42)]
+    assert [line.strip() for line in printed.lines[: len(laid_out)]] == laid_out
+    assert all(not line.strip() for line in printed.lines[len(laid_out) :])  # the feed
+
+
+def test_double_width_text_wraps_at_half_the_columns() -> None:
+    """ESC ! 0x20: each character takes two columns, so a 42-column printer fits 21."""
+    sim = EscPosInterpreter(columns=42, reply=lambda _b: None, status=lambda _n: 0x12,
+                            gs_r=lambda _n: None)  # fmt: skip
+    job = b"\x1b@\x1b! " + b"A" * 30 + b"\n\x1b!\x00" + b"B" * 30 + b"\n\x1dV\x01"
+    [printed] = sim.feed(job)
+    assert printed.lines == ["A" * 21, "A" * 9, "B" * 30]
 
 
 def test_paper_out_before_and_mid_receipt_then_recovery(bench: Bench, events) -> None:

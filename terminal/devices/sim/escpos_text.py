@@ -277,7 +277,11 @@ class EscPosInterpreter:
             return
         text = codecs.decode(bytes(self._text), self._style.codepage, errors="replace")
         self._text.clear()
-        self._put(self._aligned(text))
+        # Double-width characters take two columns: a line holds half as many and the rest
+        # wraps onto the next, as on paper. Shown unspaced, so the text stays searchable.
+        fits = max(1, self.columns // self._style.width)
+        for start in range(0, max(len(text), 1), fits):
+            self._put(self._aligned(text[start : start + fits]))
 
     def _aligned(self, text: str) -> str:
         pad = max(0, self.columns - len(text))
