@@ -400,10 +400,13 @@ class PosController:
     def _printed(self, event: ReceiptCopyPrinted) -> None:
         with self._slips_lock:
             text = self._slips.pop((event.journal_id, event.copy, event.duplicate), "")
-        if text:  # printed on the pane (not on another printer)
-            message = ReceiptPrinted(event.journal_id, event.copy, text, event.duplicate)
-            self.last_receipt = message
-            self._post(message)
+        # On the pane: its text; on an attached printer: where, so the pane does not say
+        # 'not printed' about a slip that came out of the printer.
+        message = ReceiptPrinted(
+            event.journal_id, event.copy, text, event.duplicate, "" if text else event.printer
+        )
+        self.last_receipt = message
+        self._post(message)
 
     async def _print(self, work: Callable[[], object]) -> None:
         """Run the receipt service in a thread; what printed shows, what did not is said

@@ -80,12 +80,23 @@ class QrOrderReady(Message):
 
 @dataclass
 class ReceiptPrinted(Message):
-    """A slip went to the (emulated) printer: the receipt pane."""
+    """A slip was printed: on the receipt pane (``text``), or on an attached printer
+    (``text`` empty, ``printer`` names it), which the pane then says."""
 
     journal_id: int
     copy: str
     text: str
     duplicate: bool = False
+    printer: str = ""
+
+    @property
+    def pane_text(self) -> str:
+        """What the receipt pane shows for it: the slip, or where it was printed."""
+        if self.text:
+            return self.text
+        where = "the receipt printer" if self.printer in ("", "printer") else self.printer
+        copy = "DUPLICATE" if self.duplicate else f"{self.copy} copy"
+        return f"({copy} printed on\n {where})"
 
 
 @dataclass

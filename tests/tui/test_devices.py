@@ -92,6 +92,9 @@ async def test_swipe_on_the_reader_pays_and_prints_on_the_printer(bench_harness)
         entry = harness.journal.get(outcome.journal_id)
         assert not entry.never_printed
         assert app.status_info().printer == "ready"
+        pane = str(app.screen.query_one(".slip").render())  # was: 'not printed: paper out?'
+        await wait_for(pilot, lambda: "printed on" in str(app.screen.query_one(".slip").render()))
+        assert "not printed" not in str(app.screen.query_one(".slip").render()), pane
 
         bench.printer.command("paper", "out")  # the status bar shows the real printer
         await wait_for(pilot, lambda: app.status_info().printer == "paper out", timeout=10)

@@ -190,6 +190,6 @@ class JournalScreen(PosScreen[None]):
 
     def receipt_printed(self, message: ReceiptPrinted) -> None:
         title = "DUPLICATE" if message.duplicate else f"{message.copy.upper()} COPY"
-        self.query_one(ReceiptPane).show(message.text, title=title)
+        self.query_one(ReceiptPane).show(message.pane_text, title=title)
         self._duplicate_of = message.journal_id
         self.action_search()  # the row is printed now: no longer highlighted

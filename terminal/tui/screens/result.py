@@ -66,7 +66,7 @@ class ResultScreen(PosScreen[None]):
         last = self.pos.controller.last_receipt
         jid = self.outcome.journal_id
         if last is not None and jid is not None and last.journal_id == jid and not last.duplicate:
-            return last.text
+            return last.pane_text
         return ""
 
     def _rows(self) -> str:
@@ -121,7 +121,7 @@ class ResultScreen(PosScreen[None]):
 
     def receipt_printed(self, message: ReceiptPrinted) -> None:
         title = f"{message.copy.upper()} COPY" + (" (DUPLICATE)" if message.duplicate else "")
-        self.query_one(ReceiptPane).show(message.text, title=title)
+        self.query_one(ReceiptPane).show(message.pane_text, title=title)
 
     def action_print_customer(self) -> None:
         jid = self.outcome.journal_id
