@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +102,8 @@ class TerminalAgent:
         self._store: AgentStore | None = None
         self._crash = CrashHook(self._report_crash)
         self._tasks: list[asyncio.Task[None]] = []
-        self._recovering: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started = asyncio.Event()
 
     def attach(self) -> TerminalAgent:
@@ -137,7 +138,15 @@ class TerminalAgent:
             purchase_date=self.info.purchase_date,
         )
 
+    def call_soon(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``make()`` on the agent's loop (from any thread, e.g. the UI's)."""
+        loop = self._loop
+        if loop is None or self.agent is None:
+            raise RuntimeError("the agent is not running")
+        asyncio.run_coroutine_threadsafe(make(), loop)
+
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._store = AgentStore(self.data_dir / AGENT_DB)
         agent = Agent(
             self.settings,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from terminal.cli.agent_options import add_agent_options
+
 __all__ = ["THEMES", "add_terminal_options"]
 
 THEMES = ("dark", "light")
@@ -22,3 +24,4 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
     p.add_argument("--theme", choices=THEMES, default="dark", help="colour theme")
+    add_agent_options(p, embedded_default=True)

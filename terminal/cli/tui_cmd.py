@@ -17,10 +17,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from iso8583 import Iso8583Error
 from iso8583.host.embedded import EmbeddedHost
 from iso8583.host.rules import HostError, Rules, default_rules
+from terminal.cli.agent_options import attach_agent, wants_agent
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.cli.options import add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
@@ -64,6 +66,7 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        agent_args: argparse.Namespace | None = None,
     ) -> None:
         self._host = host
         self._spec_name = spec
@@ -75,6 +78,8 @@ class TuiRuntime:
         self.embedded: EmbeddedHost | None = None
         self.runtime: TerminalRuntime | None = None
         self.services: PosServices | None = None
+        self._agent_args = agent_args
+        self.tms: Any = None  # agent.tms_side.TmsSide when the agent runs
 
     @property
     def store(self) -> TerminalStore | None:
@@ -102,6 +107,7 @@ class TuiRuntime:
             )
             printer.publish = runtime.bus.publish
             self.runtime = runtime
+            panel = self._attach_agent(runtime, config)
         except BaseException:
             self.close()
             raise
@@ -116,13 +122,34 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            agent=panel,
         )
         return self.services
+
+    def _attach_agent(self, runtime: TerminalRuntime, config: TerminalConfig) -> Any:
+        """With the agent on: the TMS side (the embedded broker unless ``--tms``) in a thread
+        of its own, the agent plugged into the runtime, and the panel for the TUI."""
+        args = self._agent_args
+        if args is None or not wants_agent(args, embedded_default=True):
+            return None
+        from agent.panel import AgentPanel
+        from agent.tms_side import TmsSide
+        from terminal.cli.tms_options import broker_settings
+
+        url = args.broker_url
+        settings = broker_settings(args, url) if url else None
+        self.tms = TmsSide(url, config.terminal_id, settings=settings)
+        url = self.tms.start()
+        agent = attach_agent(args, runtime, self._data_dir, url)
+        return AgentPanel(agent, self.tms)
 
     def close(self) -> None:
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
+        if self.tms is not None:
+            self.tms.stop()
+            self.tms = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
@@ -157,6 +184,7 @@ def run_tui(args: argparse.Namespace) -> int:
         host=getattr(args, "host", None),
         spec=getattr(args, "spec", None) or "iso87ascii",
         data_dir=getattr(args, "data_dir", None),
+        agent_args=args,
     )
     try:
         services = runtime.open()

@@ -51,6 +51,7 @@ from terminal.tui.screens import (
     QrMpmScreen,
     ResultScreen,
 )
+from terminal.tui.screens.agent import AgentScreen
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.services import PosServices
 from terminal.tui.widgets import StatusInfo
@@ -79,6 +80,7 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Menu", "All transaction types", "action_open_screen", "menu"),
     ("Journal", "Find a transaction, reprint a lost receipt", "action_open_screen", "journal"),
     ("Devices and agent", "Printer, readers, faults, firmware", "action_open_screen", "devices"),
+    ("Agent / TMS", "Faults, remote commands, repair request", "action_open_screen", "agent"),
     ("Home", "Back to amount entry", "go_home", None),
     ("Toggle light/dark theme", "Switch the colour theme", "action_toggle_theme", None),
 )
@@ -213,6 +215,7 @@ class PosApp(App[None]):
             "menu": MenuScreen,
             "journal": JournalScreen,
             "devices": DevicesScreen,
+            "agent": AgentScreen,
         }
         if self.controller.busy:
             self.notify("A transaction is in progress", severity="warning")

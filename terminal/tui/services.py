@@ -22,6 +22,7 @@ from terminal.core.receipting import CopyOutcome
 from terminal.core.receipts import Copy
 from terminal.engine.cardinput import CardInput
 from terminal.engine.results import TxnRef, TxnResult
+from terminal.tui.agent_port import AgentPanelPort
 
 __all__ = [
     "Clock",
@@ -127,3 +128,4 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    agent: AgentPanelPort | None = None  # the device-management agent, if it runs
