@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.clock import new_id
 from agent.commands import new_command
 from agent.dedup import Deduper
-from agent.mqtt import BrokerSettings, make_client
+from agent.mqtt import BrokerSettings, make_client, settle
 from agent.reports import decode, encode
 from agent.signing import sign_command
 from agent.topics import REPORT_KINDS, Topics, fleet_filter, parse_topic
@@ -112,14 +112,16 @@ class Console:
 
     @contextlib.asynccontextmanager
     async def connected(self) -> AsyncIterator[Console]:
-        async with make_client(self.settings, self.identifier) as client:
-            self._client = client
-            for topic in self._filters():
-                await client.subscribe(topic, qos=1)
-            try:
+        client = make_client(self.settings, self.identifier)
+        try:
+            async with client:
+                self._client = client
+                for topic in self._filters():
+                    await client.subscribe(topic, qos=1)
                 yield self
-            finally:
-                self._client = None
+        finally:
+            self._client = None
+            settle(client)
 
     async def reports(self) -> AsyncIterator[dict[str, Any]]:
         """Reports as they arrive, each once; malformed payloads are yielded as ``invalid``."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiomqtt
 
-from agent.mqtt import Backoff, BrokerSettings, make_client
+from agent.mqtt import Backoff, BrokerSettings, make_client, settle
 from agent.reports import DeviceIdentity, encode, report
 from agent.store import Outbox
 from agent.topics import Topics
@@ -27,6 +27,8 @@ __all__ = ["AgentLink", "drain"]
 log = logging.getLogger("agent.link")
 
 Publish = Callable[[str, bytes], Awaitable[None]]
+#: Seconds between outbox checks when nothing woke the sender.
+OUTBOX_POLL = 5.0
 
 
 async def drain(outbox: Outbox, publish: Publish, *, window: int = 16) -> int:
@@ -110,6 +112,7 @@ class AgentLink:
             except* (aiomqtt.MqttError, OSError) as group:
                 self.last_error = str(group.exceptions[0])
             finally:
+                settle(client)
                 self._client = None
                 self.connected.clear()
             if self._stopping:
@@ -149,7 +152,11 @@ class AgentLink:
         while True:
             self._wake.clear()
             self.reports_sent += await drain(self.outbox, publish)
-            await self._wake.wait()
+            # woken by a new report, or every few seconds: another process on the same data
+            # directory (``posemu repair``, a one-shot ``posemu pay``) may have added some
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(OUTBOX_POLL):
+                    await self._wake.wait()
 
     async def _beat(self, client: aiomqtt.Client) -> None:
         seq = 0

@@ -222,7 +222,7 @@ class TerminalAgent:
             first = lost[0]
             self.agent.faults.raise_(
                 "printer.failed",
-                f"{len(lost)} receipt copies never printed",
+                f"{len(lost)} receipt {'copy' if len(lost) == 1 else 'copies'} never printed",
                 {"failed_copies": len(lost), "journal_id": first.journal_id, "copy": first.copy},
             )
 

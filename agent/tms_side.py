@@ -21,7 +21,7 @@ import aiomqtt
 
 from agent.broker import EmbeddedBroker
 from agent.console import Console
-from agent.mqtt import Backoff, BrokerSettings, make_client
+from agent.mqtt import Backoff, BrokerSettings, make_client, settle
 
 __all__ = ["TmsSide"]
 
@@ -81,8 +81,9 @@ class TmsSide:
         assert self.console is not None
         console, backoff = self.console, Backoff(cap=10)
         while True:
+            client = make_client(console.settings, console.identifier)
             try:
-                async with make_client(console.settings, console.identifier) as client:
+                async with client:
                     console._client = client
                     for topic in console._filters():
                         await client.subscribe(topic, qos=1)
@@ -94,6 +95,7 @@ class TmsSide:
                             with contextlib.suppress(Exception):
                                 listener(body)
             except aiomqtt.MqttError as exc:
+                settle(client)
                 self.connected = False
                 log.info("TMS side: %s", exc)
                 await asyncio.sleep(backoff.next_delay())

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["benchmarks.iso8583_codec", "benchmarks.host_throughput", "benchmarks.tui_latency"]
+MODULES = [
+    "benchmarks.iso8583_codec",
+    "benchmarks.host_throughput",
+    "benchmarks.tui_latency",
+    "benchmarks.fleet",
+]
 
 if __name__ == "__main__":
     for name in MODULES:

@@ -130,11 +130,11 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -
 
 
 def run_repair(args: argparse.Namespace) -> int:
-    from agent.mqtt import BrokerSettings
     from agent.reports import DeviceIdentity
-    from agent.service import Agent, AgentOptions
+    from agent.service import Agent
     from agent.store import AgentStore
     from agent.terminal_agent import AGENT_DB
+    from terminal.cli.tms_options import broker_settings
 
     for name in ("part", "description", "contact"):
         if not getattr(args, name).strip():
@@ -142,36 +142,52 @@ def run_repair(args: argparse.Namespace) -> int:
             return 2
     data_dir = _data_dir(args)
     tid = args.terminal_id or _config(args, "iso87ascii").terminal_id
-    url = args.broker_url or "mqtt://127.0.0.1:1883"
-    from terminal.cli.tms_options import broker_settings
-
-    settings: BrokerSettings = broker_settings(args, url)
+    settings = broker_settings(args, args.broker_url or "mqtt://127.0.0.1")
     identity = DeviceIdentity(
         tid,
         model=args.model,
         serial=args.serial or f"PSM-{tid}",
         purchase_date=args.purchase_date,
     )
-
-    async def send() -> tuple[str, int]:
-        store = AgentStore(data_dir / AGENT_DB)
-        agent = Agent(
-            settings,
-            identity,
-            store,
-            data_dir=data_dir,
-            options=AgentOptions(flush_timeout=args.flush),
-        )
+    store = AgentStore(data_dir / AGENT_DB)
+    try:
+        agent = Agent(settings, identity, store, data_dir=data_dir)
         report_id = agent.repair_request(args.part, args.description, args.contact, args.tried)
-        left = agent.outbox.depth()
-        if args.broker_url:
-            await agent.start()
-            await agent.stop()
-            left = agent.outbox.depth()
+        sent = (
+            asyncio.run(_send_now(settings, tid, agent.outbox, args.flush))
+            if (args.broker_url)
+            else False
+        )
+    finally:
         store.close()
-        return report_id, left
-
-    report_id, left = asyncio.run(send())
-    state = "sent" if left == 0 else "stored; it goes out with the terminal's next TMS connection"
-    print(f"repair request {report_id} {state}")
+    if sent:
+        print(f"repair request {report_id} sent")
+    else:
+        print(
+            f"repair request {report_id} stored in {data_dir / AGENT_DB}; it goes to the TMS "
+            "with the terminal's next connection"
+        )
     return 0
+
+
+async def _send_now(settings: Any, tid: str, outbox: Any, timeout: float) -> bool:
+    """Drain the terminal's outbox under a client ID of its own: never "online", no last will,
+    so a terminal agent running on the same data directory is not disturbed."""
+    import aiomqtt
+
+    from agent.link import drain
+    from agent.mqtt import make_client, settle
+
+    client = make_client(settings, f"posemu-{tid}-repair")
+
+    async def publish(topic: str, payload: bytes) -> None:
+        await client.publish(topic, payload, qos=1)
+
+    try:
+        async with asyncio.timeout(timeout), client:
+            await drain(outbox, publish)
+    except (aiomqtt.MqttError, TimeoutError) as exc:
+        print(f"warning: broker {settings.url}: {exc or 'timed out'}", file=sys.stderr)
+    finally:
+        settle(client)
+    return outbox.depth() == 0
