@@ -215,3 +215,75 @@ def test_console_usage_errors_are_one_line(args, message):
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_repair_request_stored_offline_then_sent(mosquitto: Mosquitto, tmp_path):
+    stored = run(
+        "repair",
+        "--data-dir",
+        str(tmp_path),
+        "--part",
+        "printer",
+        "--description",
+        "paper jams",
+        "--contact",
+        "Ms Li 1380000",
+        "--purchase-date",
+        "2025-03-01",
+    )
+    assert stored.returncode == 0, stored.stderr
+    assert "stored" in stored.stdout
+    watch = watcher(mosquitto.url, "--type", "repair")
+    try:
+        sent = run(
+            "repair",
+            "--data-dir",
+            str(tmp_path),
+            "--tms",
+            mosquitto.url,
+            "--part",
+            "reader",
+            "--description",
+            "no swipes read",
+            "--contact",
+            "Mr Wang",
+        )
+        first, second = read_json_line(watch), read_json_line(watch)
+    finally:
+        stop(watch)
+    assert sent.returncode == 0, sent.stderr
+    assert "sent" in sent.stdout
+    assert [first["part"], second["part"]] == ["printer", "reader"]  # oldest first
+    assert first["device"]["purchase_date"] == "2025-03-01"
+    assert first["contact"] == "Ms Li 1380000"
+    bad = run(
+        "repair", "--data-dir", str(tmp_path), "--part", " ", "--description", "x", "--contact", "y"
+    )
+    assert bad.returncode == 2
+    assert "--part" in bad.stderr
+
+
+def test_fleet_command_brings_terminals_online(mosquitto: Mosquitto, tmp_path):
+    fleet = start(
+        "fleet",
+        "--count",
+        "5",
+        "--tms",
+        mosquitto.url,
+        "--heartbeat",
+        "1",
+        "--ramp",
+        "0.5",
+        "--duration",
+        "30",
+        "--every",
+        "1",
+    )
+    try:
+        wait_online(mosquitto.url, "FLT00005")
+        table = run("tms", "fleet", "--broker", mosquitto.url, "--json", "--wait", "1")
+    finally:
+        stop(fleet)
+    rows = [json.loads(line) for line in table.stdout.splitlines()]
+    assert [r["tid"] for r in rows] == [f"FLT{i:05d}" for i in range(1, 6)]
+    assert all(r["online"] for r in rows)

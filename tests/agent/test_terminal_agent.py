@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.broker import EmbeddedBroker
 from agent.console import Console
+from agent.dispatch import CommandFailed
+from agent.errors import CommandRefused
 from agent.mqtt import BrokerSettings
 from agent.service import AgentOptions
 from agent.terminal_agent import TerminalAgent
@@ -135,3 +140,53 @@ async def test_host_unreachable_is_a_rate_not_one_event(
             assert agent.agent is not None
             states.append("host.unreachable" in agent.agent.faults.open)
     assert states == [False, False, True]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+async def test_crash_in_a_thread_is_reported_with_pans_masked(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    import threading
+
+    console = Console(BrokerSettings.from_url(embedded_broker.url), kinds=["fault"])
+    async with (
+        console.connected(),
+        terminal(tmp_path, embedded_broker, FilePrinter(tmp_path / "p")),
+    ):
+
+        def boom() -> None:
+            raise ValueError("bad card 4761739001010010 in worker")
+
+        worker = threading.Thread(target=boom, name="worker")
+        worker.start()
+        worker.join()
+        [crash] = await faults_until(console, [("raised", "app.crash")])
+    assert crash["severity"] == "critical"
+    assert crash["details"]["where"] == "thread worker"
+    assert "4761739001010010" not in json.dumps(crash)
+    assert "476173" in crash["message"]
+
+
+async def test_logs_and_params_commands(embedded_broker: EmbeddedBroker, tmp_path: Path) -> None:
+    import logging
+
+    async with terminal(tmp_path, embedded_broker, FilePrinter(tmp_path / "p")) as (rt, agent):
+        logging.getLogger("posemu.test").warning("swiped 4761739001010010 at the till")
+        lines = (await agent.commands.logs_tail({"lines": "50"}))["lines"]
+        assert any("swiped 476173" in line for line in lines)
+        assert not any("4761739001010010" in line for line in lines)
+
+        def on_loop(coro: Any) -> Any:
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, rt._ensure_loop()))
+
+        done = await on_loop(agent.commands.params({"merchant_name": "NEW SHOP"}))
+        assert done["signed_on"] is True
+        assert rt.config.merchant_name == "NEW SHOP"
+        with pytest.raises(CommandFailed, match="previous parameters restored"):
+            await on_loop(agent.commands.params({"host": "tcp://127.0.0.1:1"}))
+        assert rt.config.host != "tcp://127.0.0.1:1"
+        assert rt.config.merchant_name == "NEW SHOP"
+        with pytest.raises(CommandRefused, match="merchant_id"):
+            await on_loop(agent.commands.params({"merchant_id": "x" * 16}))
+        with pytest.raises(CommandRefused, match="not part of this build"):
+            await on_loop(agent.commands.update({}))
