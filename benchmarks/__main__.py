@@ -7,7 +7,9 @@ import sys
 
 MODULES = [
     "benchmarks.iso8583_codec",
+    "benchmarks.iso8583_bulk",
     "benchmarks.host_throughput",
+    "benchmarks.host_abuse",
     "benchmarks.tui_latency",
     "benchmarks.fleet",
 ]

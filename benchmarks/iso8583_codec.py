@@ -2,10 +2,18 @@
 
 Both sides pack and unpack the same message (fields 2 3 4 7 11 12 13 14 22 23 25 35 37 41 42
 43 49 52 55 64, with 42 bytes of EMV TLV in field 55) in the same run, in alternating rounds
-so that machine noise hits both alike; the median round rate of each is compared. pyiso8583
+so that machine noise hits both alike; the median round rate of each is compared. Rates are
+per CPU second of the measuring process (``time.process_time``, on both sides), so other
+processes on a shared machine do not count against either side. pyiso8583
 gets a spec that describes the very same bytes (checked before timing), so both do the same
 work, except that we also parse field 55 into its EMV tags and check every character class,
 which pyiso8583 does not.
+
+Besides ``iso8583.pack``/``unpack`` (which run the message construct's buffer API), the same
+message goes through the construct protocol: ``spec.construct.build``/``parse``, and embedded in
+a user's ``Struct("length" / Int16ub, "message" / FixedSized(this.length, spec.construct))``;
+those rows print their rates and ratios too (construct's own ``parse``/``build`` machinery,
+context and stream, is the difference).
 
 Run: ``make bench`` or ``.venv/bin/python -m benchmarks.iso8583_codec [--rounds 7] [-n 20000]``
 """
@@ -19,6 +27,8 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from construct import FixedSized, Int16ub, Struct, this
 
 from benchmarks._pyiso import pyiso_python
 from iso8583 import Message, Spec, get_spec, pack, unpack
@@ -134,17 +144,27 @@ def _pyiso_binary() -> tuple[dict[str, Any], dict[str, Any]]:
     return spec, msg
 
 
-def _ours(spec: Spec, message: Message, n: int) -> tuple[float, float]:
+def _rate(fn: Any, arg: Any, n: int) -> float:
+    start = time.process_time()
+    for _ in range(n):
+        fn(arg)
+    return n / (time.process_time() - start)
+
+
+def _ours(spec: Spec, message: Message, n: int) -> dict[str, float]:
+    """Rates of one round: the public API, the construct protocol, a user's Struct."""
     raw = pack(message, spec)
-    start = time.perf_counter()
-    for _ in range(n):
-        pack(message, spec)
-    enc = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(n):
-        unpack(raw, spec)
-    dec = time.perf_counter() - start
-    return n / enc, n / dec
+    framed = Struct("length" / Int16ub, "message" / FixedSized(this.length, spec.construct))
+    framed_raw = len(raw).to_bytes(2, "big") + raw
+    framed_obj = {"length": len(raw), "message": message}
+    return {
+        "pack": _rate(lambda m: pack(m, spec), message, n),
+        "unpack": _rate(lambda r: unpack(r, spec), raw, n),
+        "construct_build": _rate(spec.construct.build, message, n),
+        "construct_parse": _rate(spec.construct.parse, raw, n),
+        "struct_build": _rate(framed.build, framed_obj, n),
+        "struct_parse": _rate(framed.parse, framed_raw, n),
+    }
 
 
 def _theirs(
@@ -160,6 +180,17 @@ def _theirs(
     return json.loads(out.stdout)
 
 
+OPS = ("pack", "unpack", "construct_build", "construct_parse", "struct_build", "struct_parse")
+LABELS = {
+    "pack": "pack",
+    "unpack": "unpack",
+    "construct_build": "spec.construct.build",
+    "construct_parse": "spec.construct.parse",
+    "struct_build": "user Struct build",
+    "struct_parse": "user Struct parse",
+}
+
+
 def run(rounds: int, n: int) -> list[dict[str, Any]]:
     python = pyiso_python()
     message = Message("0200", dict(FIELDS))
@@ -170,24 +201,22 @@ def run(rounds: int, n: int) -> list[dict[str, Any]]:
         probe = _theirs(python, pspec, pmsg, 1)
         if probe["hex"].upper() != pack(message, spec).hex().upper():
             raise SystemExit(f"{name}: pyiso8583 bytes differ from ours; not the same work")
-        ours_p, ours_u, theirs_p, theirs_u = [], [], [], []
+        if spec.construct.parse(spec.construct.build(message)) != message:
+            raise SystemExit(f"{name}: spec.construct does not round-trip the message")
+        ours: dict[str, list[float]] = {op: [] for op in OPS}
+        theirs: dict[str, list[float]] = {"pack": [], "unpack": []}
         for _ in range(rounds):
-            p, u = _ours(spec, message, n)
-            ours_p.append(p)
-            ours_u.append(u)
+            for op, rate in _ours(spec, message, n).items():
+                ours[op].append(rate)
             t = _theirs(python, pspec, pmsg, n)
-            theirs_p.append(t["pack"])
-            theirs_u.append(t["unpack"])
-        row = {
-            "dialect": name,
-            "bytes": len(pack(message, spec)),
-            "posemu_pack": statistics.median(ours_p),
-            "pyiso_pack": statistics.median(theirs_p),
-            "posemu_unpack": statistics.median(ours_u),
-            "pyiso_unpack": statistics.median(theirs_u),
-        }
-        row["pack_ratio"] = row["posemu_pack"] / row["pyiso_pack"]
-        row["unpack_ratio"] = row["posemu_unpack"] / row["pyiso_unpack"]
+            theirs["pack"].append(t["pack"])
+            theirs["unpack"].append(t["unpack"])
+        row: dict[str, Any] = {"dialect": name, "bytes": len(pack(message, spec))}
+        for op in OPS:
+            peer = "pack" if op == "pack" or op.endswith("build") else "unpack"
+            row["posemu_" + op] = statistics.median(ours[op])
+            row["pyiso_" + op] = statistics.median(theirs[peer])
+            row[op + "_ratio"] = row["posemu_" + op] / row["pyiso_" + op]
         results.append(row)
     return results
 
@@ -203,14 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows))
         return 0
     print(f"0200 purchase, {args.rounds} alternating rounds x {args.n} messages, median rates")
+    print("(build rows compare with pyiso8583's encode, parse rows with its decode)")
     print(
-        f"{'dialect':<12} {'bytes':>5} {'op':<7} {'posemu msg/s':>13} {'pyiso8583 msg/s':>16}"
+        f"{'dialect':<12} {'bytes':>5} {'op':<21} {'posemu msg/s':>13} {'pyiso8583 msg/s':>16}"
         f" {'ratio':>6}"
     )
     for r in rows:
-        for op in ("pack", "unpack"):
+        for op in OPS:
             print(
-                f"{r['dialect']:<12} {r['bytes']:>5} {op:<7} {r['posemu_' + op]:>13,.0f} "
+                f"{r['dialect']:<12} {r['bytes']:>5} {LABELS[op]:<21} {r['posemu_' + op]:>13,.0f} "
                 f"{r['pyiso_' + op]:>16,.0f} {r[op + '_ratio']:>6.2f}"
             )
     return 0

@@ -72,9 +72,9 @@ __all__ = [
 
 def pack(message: Message, spec: Spec) -> bytes:
     """Encode ``message`` with ``spec``; raises :class:`EncodeError` naming the field."""
-    return spec.codec.pack(message)
+    return spec.construct.pack(message)
 
 
 def unpack(data: bytes | bytearray | memoryview, spec: Spec) -> Message:
     """Decode one message; raises :class:`DecodeError` with field, offset and partial message."""
-    return spec.codec.unpack(data)
+    return spec.construct.unpack(data)

@@ -1,17 +1,21 @@
-"""Composite fields: a field whose data is itself structured (subfields or TLV).
+"""Composite fields as constructs: a field whose data is itself structured (subfields or TLV).
 
-The outer :class:`FieldSpec` delimits the field (length prefix, encoding); the composite then
-reads the field's value: positional subfields slice the text (or bytes) one after another, TLV
-composites parse tags. Packing accepts either the structured ``dict`` or the plain value
+A composite construct wraps the plain field construct of its :class:`FieldSpec` (which delimits
+the field: length prefix, encoding) and reads the field's value: positional subfields slice the
+text (or bytes) one after another with their own field constructs, TLV composites parse tags
+(``iso8583.tlv``). Packing accepts either the structured ``dict`` or the plain value
 (``str``/``bytes``) so a user can send data the dialect's composite model cannot express.
+
+:func:`field` is the one factory of field constructs: plain or composite, per ``FieldSpec``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from iso8583.errors import DecodeError, EncodeError, SpecError
-from iso8583.spec import BerTlv, Encoding, FieldSpec, Kind, LengthUnit, Positional
+from iso8583.fields import FieldConstruct, plain_field
+from iso8583.fieldspec import BerTlv, Encoding, FieldSpec, Kind, LengthUnit, Positional
 from iso8583.tlv import (
     TlvFormat,
     decode_ber_tlv,
@@ -20,10 +24,7 @@ from iso8583.tlv import (
     encode_simple_tlv,
 )
 
-if TYPE_CHECKING:
-    from iso8583.codec import FieldCodec
-
-__all__ = ["wrap_composite"]
+__all__ = ["BerTlvField", "CompositeField", "PositionalField", "SimpleTlvField", "field"]
 
 
 def _data_width(fs: FieldSpec, value: str | bytes) -> int:
@@ -48,8 +49,6 @@ class _PositionalCodec:
     """Subfields "1", "2", ... read in order; trailing subfields may be absent."""
 
     def __init__(self, key: str, fs: FieldSpec, composite: Positional) -> None:
-        from iso8583.codec import compile_field
-
         self.key = key
         self.text = fs.kind is not Kind.B
         subs = []
@@ -70,7 +69,7 @@ class _PositionalCodec:
                 )
             else:
                 sub = sub.with_(encoding=Encoding.ASCII, prefix_encoding=Encoding.ASCII)
-            subs.append((str(i), compile_field(f"{key}.{i}", sub)))
+            subs.append((str(i), field(f"{key}.{i}", sub)))
         self.subs = subs
 
     def decode(self, value: str | bytes) -> dict[str, Any]:
@@ -135,47 +134,91 @@ class _SimpleTlvCodec:
         return data.decode("latin-1") if self.text else data
 
 
-def wrap_composite(key: str, fs: FieldSpec, plain: FieldCodec) -> FieldCodec:
-    """Layer the composite of ``fs`` over the field's plain codec."""
-    from iso8583.codec import FieldCodec
+class CompositeField(FieldConstruct):
+    """A field construct whose value is structured; ``subcon`` is the plain field it wraps."""
 
-    comp = fs.composite
-    inner: _PositionalCodec | _BerCodec | _SimpleTlvCodec
-    if isinstance(comp, Positional):
-        inner = _PositionalCodec(key, fs, comp)
-    elif isinstance(comp, BerTlv):
-        if fs.kind is not Kind.B:
-            raise SpecError("BER-TLV needs a binary (b) field", where=f"field {key}")
-        inner = _BerCodec(key)
-    else:
-        assert isinstance(comp, TlvFormat)
-        inner = _SimpleTlvCodec(key, fs, comp)
+    def __init__(self, key: str, fs: FieldSpec) -> None:
+        super(FieldConstruct, self).__init__()
+        self.key = key
+        self.fs = fs
+        self.subcon = plain_field(key, fs)
+        self.prefix_width = self.subcon.prefix_width
+        self.inner = self._inner()
+        self.encode, self.decode = self._wrap()
 
-    plain_encode, plain_decode = plain.encode, plain.decode
-    inner_decode = decode_ber_tlv if isinstance(inner, _BerCodec) else inner.decode
+    def _inner(self) -> _PositionalCodec | _BerCodec | _SimpleTlvCodec:
+        raise NotImplementedError
 
-    def decode(buf: bytes, pos: int) -> tuple[Any, int]:
-        value, end = plain_decode(buf, pos)
-        try:
-            return inner_decode(value), end
-        except DecodeError as exc:
-            start = end - _data_width(fs, value)
-            field = exc.field if exc.field and exc.field.startswith(key + ".") else key
-            raise DecodeError(
-                exc.reason,
-                field=field,
-                path=exc.path,
-                offset=_inner_offset(fs, start, exc.offset or 0),
-            ) from None
+    def data_bytes(self, count: int) -> int:
+        return self.subcon.data_bytes(count)
 
-    def encode(value: Any) -> bytes:
-        if isinstance(value, dict):
+    def read_raw(self, stream: Any) -> bytes:
+        return self.subcon.read_raw(stream)
+
+    def _wrap(self) -> tuple[Any, Any]:
+        key, fs, inner = self.key, self.fs, self.inner
+        plain_encode, plain_decode = self.subcon.encode, self.subcon.decode
+        inner_decode = decode_ber_tlv if isinstance(inner, _BerCodec) else inner.decode
+
+        def decode(buf: bytes, pos: int) -> tuple[Any, int]:
+            value, end = plain_decode(buf, pos)
             try:
-                value = inner.encode(value)
-            except EncodeError as exc:
-                if exc.field and exc.field.startswith(key + "."):
-                    raise
-                raise EncodeError(exc.reason, field=key, path=exc.path) from None
-        return plain_encode(value)
+                return inner_decode(value), end
+            except DecodeError as exc:
+                start = end - _data_width(fs, value)
+                field = exc.field if exc.field and exc.field.startswith(key + ".") else key
+                raise DecodeError(
+                    exc.reason,
+                    field=field,
+                    path=exc.path,
+                    offset=_inner_offset(fs, start, exc.offset or 0),
+                ) from None
 
-    return FieldCodec(encode, decode)
+        def encode(value: Any) -> bytes:
+            if isinstance(value, dict):
+                try:
+                    value = inner.encode(value)
+                except EncodeError as exc:
+                    if exc.field and exc.field.startswith(key + "."):
+                        raise
+                    raise EncodeError(exc.reason, field=key, path=exc.path) from None
+            return plain_encode(value)
+
+        return encode, decode
+
+
+class PositionalField(CompositeField):
+    """Positional subfields "1", "2", ..., each a field construct of its own."""
+
+    def _inner(self) -> _PositionalCodec:
+        assert isinstance(self.fs.composite, Positional)
+        return _PositionalCodec(self.key, self.fs, self.fs.composite)
+
+
+class SimpleTlvField(CompositeField):
+    """Private tag-length-value subfields laid out by a :class:`TlvFormat`."""
+
+    def _inner(self) -> _SimpleTlvCodec:
+        assert isinstance(self.fs.composite, TlvFormat)
+        return _SimpleTlvCodec(self.key, self.fs, self.fs.composite)
+
+
+class BerTlvField(CompositeField):
+    """BER-TLV chip data (field 55) in a binary field."""
+
+    def _inner(self) -> _BerCodec:
+        if self.fs.kind is not Kind.B:
+            raise SpecError("BER-TLV needs a binary (b) field", where=f"field {self.key}")
+        return _BerCodec(self.key)
+
+
+def field(key: str, fs: FieldSpec) -> FieldConstruct:
+    """The construct of one field (or subfield); raises SpecError on impossible definitions."""
+    comp = fs.composite
+    if comp is None:
+        return plain_field(key, fs)
+    if isinstance(comp, Positional):
+        return PositionalField(key, fs)
+    if isinstance(comp, BerTlv):
+        return BerTlvField(key, fs)
+    return SimpleTlvField(key, fs)

@@ -2,14 +2,15 @@
 
 Used by ``posemu iso8583 decode`` and the host simulator's logs, which is why masking is the
 default: PAN first 6 / last 4, track data cut after the PAN, PIN blocks and keys as lengths
-only, EMV tags shown without values, and any Luhn-valid PAN in free text masked too.
+only, EMV tags shown without values, and any Luhn-valid PAN and any consumer payment code
+(EMVCo CPM payload, numeric wallet code, ``CPM:`` value) in free or binary fields masked too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from iso8583.masking import mask_pan, mask_track, scrub_pans
+from iso8583.masking import mask_pan, mask_track, scrub_sensitive
 from iso8583.message import Message
 from iso8583.spec import FieldSpec, Mask, Spec
 
@@ -37,10 +38,16 @@ def masked_value(fs: FieldSpec | None, value: Any) -> Any:
             return mask_pan(value)
         if mask is Mask.TRACK:
             return mask_track(value)
-        return scrub_pans(value)
+        return scrub_sensitive(value)
     if isinstance(value, dict):
         return {k: masked_value(None, v) for k, v in value.items()}
     if isinstance(value, bytes):
+        # Binary fields may carry text (a payment code, a PAN): judge them as text too.
+        if value.isascii() and value.decode("ascii").isprintable():
+            text = value.decode("ascii")
+            scrubbed = scrub_sensitive(text)
+            if scrubbed != text:
+                return scrubbed
         return value.hex().upper()
     return value
 

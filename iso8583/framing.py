@@ -4,11 +4,18 @@ TCP delivers a stream, not messages, so every acquirer link prefixes each messag
 header and often a TPDU and a fixed network header. This module turns payloads into frames and
 a stream of reads back into frames. It is pure: no sockets, the transport feeds the bytes it read.
 
-All byte layouts (length header, TPDU, fixed header) are construct definitions, compiled where
-construct can compile them; construct and ``struct`` errors never escape (``FramingError``).
-Every frame of a TCP link goes through :meth:`FrameFormat.wrap` and :class:`StreamFramer`, so
-those take a direct path for the usual inputs (``_fast_length``, ``_TPDU_FAST``) that yields the
-very bytes and values the construct definitions do; anything unusual goes through construct.
+A frame is one construct, :attr:`FrameFormat.construct`, compiled by construct's compiler::
+
+    Struct("length" / Rebuild(<length header>, len_(this.payload) + <TPDU + header [+ own]>),
+           "tpdu" / Struct("id" / Int8ub, "destination" / Int16ub, "source" / Int16ub),
+           "header" / Bytes(header_length),
+           "payload" / Bytes(this.length - <TPDU + header [+ own]>))
+
+(parts the format lacks are left out). :meth:`FrameFormat.wrap` builds every frame with it and
+:meth:`FrameFormat.unwrap` and :class:`StreamFramer` parse every frame with it; the length
+header construct alone is read first, as soon as its bytes arrive, so that a bad or oversized
+length is refused without waiting for a body. Construct and ``struct`` errors never escape
+(``FramingError``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,19 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from construct import Adapter, Bytes, Construct, ConstructError, Int8ub, Int16ub, Struct
+from construct import (
+    Adapter,
+    Bytes,
+    Construct,
+    ConstructError,
+    GreedyBytes,
+    Int8ub,
+    Int16ub,
+    Rebuild,
+    Struct,
+    len_,
+    this,
+)
 
 from iso8583.errors import FramingError, SpecError
 
@@ -96,38 +115,16 @@ class _PackedBcd(Adapter):
 
 
 _LENGTH_CODECS: dict[LengthHeader, Construct] = {
-    LengthHeader.BINARY2: Int16ub.compile(),
+    LengthHeader.BINARY2: Int16ub,
     LengthHeader.ASCII4: _AsciiDecimal(Bytes(4)),
     LengthHeader.BCD2: _PackedBcd(Bytes(2)),
 }
 
 _TPDU_STRUCT = Struct("id" / Int8ub, "destination" / Int16ub, "source" / Int16ub)
-_TPDU_CODEC = _TPDU_STRUCT.compile()
+_TPDU_CODEC = _TPDU_STRUCT  # Tpdu.to_bytes/from_bytes: configuration, not the hot path
 
 # Errors construct (or its compiled parsers, which call struct directly) can raise.
 _CODEC_ERRORS = (ConstructError, struct.error, ValueError, TypeError)
-
-# The TPDU layout above as a struct format: the hot path's equivalent of _TPDU_CODEC.
-_TPDU_FAST = struct.Struct(">BHH")
-
-
-def _fast_length(kind: LengthHeader, value: int) -> bytes:
-    """``_LENGTH_CODECS[kind].build(value)`` for a value the header can express."""
-    if kind is LengthHeader.BINARY2:
-        return value.to_bytes(2, "big")
-    if kind is LengthHeader.ASCII4:
-        return b"%04d" % value
-    return bytes.fromhex(f"{value:04d}")  # BCD2
-
-
-def _fast_length_value(kind: LengthHeader, raw: bytes) -> int | None:
-    """``_LENGTH_CODECS[kind].parse(raw)`` when the header is well-formed, else None."""
-    if kind is LengthHeader.BINARY2:
-        return int.from_bytes(raw, "big") if len(raw) == 2 else None
-    if kind is LengthHeader.ASCII4:
-        return int(raw) if len(raw) == 4 and raw.isdigit() else None
-    digits = raw.hex()  # BCD2
-    return int(digits) if len(raw) == 2 and digits.isdigit() else None
 
 
 @lru_cache(maxsize=64)
@@ -143,6 +140,26 @@ def _prefix_codec(tpdu: bool, header_length: int) -> Construct:
         fields.append("tpdu" / _TPDU_STRUCT)
     if header_length:
         fields.append("header" / Bytes(header_length))
+    return Struct(*fields).compile()
+
+
+@lru_cache(maxsize=64)
+def _frame_codec(
+    kind: LengthHeader, includes_itself: bool, tpdu: bool, header_length: int
+) -> Construct:
+    """The whole frame of one format as a compiled construct (see the module docstring)."""
+    fields = []
+    around = _prefix_size(tpdu, header_length) + (kind.size if includes_itself else 0)
+    if kind is not LengthHeader.NONE:
+        fields.append("length" / Rebuild(_LENGTH_CODECS[kind], len_(this.payload) + around))
+    if tpdu:
+        fields.append("tpdu" / _TPDU_STRUCT)
+    if header_length:
+        fields.append("header" / Bytes(header_length))
+    if kind is LengthHeader.NONE:
+        fields.append("payload" / GreedyBytes)
+    else:
+        fields.append("payload" / Bytes(this.length - around))
     return Struct(*fields).compile()
 
 
@@ -275,30 +292,18 @@ class FrameFormat:
             raise FramingError(
                 f"frame body of {body_length} bytes exceeds max_length {self.max_length}"
             )
-        kind = self.length_header
-        if kind is not LengthHeader.NONE and (tpdu is None or type(tpdu) is Tpdu):
-            # Direct path: the same bytes as the construct layouts below (a Tpdu's fields
-            # are range-checked when it is made, the length is bounded by max_length).
-            declared = body_length + (kind.size if self.includes_itself else 0)
-            out = _fast_length(kind, declared)
-            if tpdu is not None:
-                out += _TPDU_FAST.pack(tpdu.id, tpdu.destination, tpdu.source)
-            if self.header_length:
-                out += bytes(header)
-            return out + bytes(payload)
-        container: dict[str, Any] = {"header": bytes(header)}
+        container: dict[str, Any] = {"header": bytes(header), "payload": bytes(payload)}
         if tpdu is not None:
             container["tpdu"] = tpdu._as_container()
         try:
-            prefix = bytes(_prefix_codec(self.tpdu, self.header_length).build(container))
-            if self.length_header is LengthHeader.NONE:
-                length = b""
-            else:
-                declared = body_length + (self.length_header.size if self.includes_itself else 0)
-                length = bytes(_LENGTH_CODECS[self.length_header].build(declared))
+            return bytes(self.construct.build(container))
         except _CODEC_ERRORS as exc:  # pragma: no cover - inputs are validated above
             raise FramingError(f"cannot build frame: {exc}") from None
-        return length + prefix + bytes(payload)
+
+    @property
+    def construct(self) -> Construct:
+        """This format's frame (length, TPDU, header, payload bytes) as one construct."""
+        return _frame_codec(self.length_header, self.includes_itself, self.tpdu, self.header_length)
 
     def unwrap(self, frame_bytes: bytes) -> Frame:
         """Split one complete frame; trailing or missing bytes are a FramingError.
@@ -322,23 +327,19 @@ class FrameFormat:
                     f"length header declares {body} bytes but {len(data) - size} follow",
                     offset=size,
                 )
-        return self._split(data[size:], offset=size)
+        return self._parse_frame(data, offset=0)
 
     def _read_length(self, raw: bytes, *, offset: int) -> int:
         """Parse and validate a length header; returns the body length."""
         kind = self.length_header
-        fast = _fast_length_value(kind, raw)
-        if fast is not None:
-            declared = fast
-        else:
-            try:
-                declared = int(_LENGTH_CODECS[kind].parse(raw))
-            except _LengthValueError as exc:
-                raise FramingError(exc.reason, offset=offset) from None
-            except _CODEC_ERRORS as exc:
-                raise FramingError(
-                    f"unreadable length header {raw.hex().upper()}: {exc}", offset=offset
-                ) from None
+        try:
+            declared = int(_LENGTH_CODECS[kind].parse(raw))
+        except _LengthValueError as exc:
+            raise FramingError(exc.reason, offset=offset) from None
+        except _CODEC_ERRORS as exc:
+            raise FramingError(
+                f"unreadable length header {raw.hex().upper()}: {exc}", offset=offset
+            ) from None
         own = kind.size if self.includes_itself else 0
         if declared < own:
             raise FramingError(
@@ -359,29 +360,18 @@ class FrameFormat:
                 offset=offset,
             )
 
-    def _split(self, body: bytes, *, offset: int) -> Frame:
-        """Cut a validated body (at least ``prefix_size`` bytes) into TPDU, header, payload."""
-        if not self.tpdu and not self.header_length:
-            return Frame(tpdu=None, header=b"", payload=body)
-        size = self.prefix_size
-        if len(body) >= size:  # direct path, the same values as the construct layout
-            tpdu = None
-            start = 0
-            if self.tpdu:
-                tid, destination, source = _TPDU_FAST.unpack_from(body)
-                tpdu = Tpdu(tid, destination=destination, source=source)
-                start = _TPDU_SIZE
-            return Frame(tpdu=tpdu, header=bytes(body[start:size]), payload=body[size:])
+    def _parse_frame(self, frame: bytes, *, offset: int) -> Frame:
+        """Parse one whole frame whose length header was validated by ``_read_length``."""
         try:
-            parsed = _prefix_codec(self.tpdu, self.header_length).parse(body[:size])
-        except _CODEC_ERRORS as exc:  # pragma: no cover - body length is validated before
-            raise FramingError(f"unreadable TPDU/header: {exc}", offset=offset) from None
+            parsed = self.construct.parse(frame)
+        except _CODEC_ERRORS as exc:  # pragma: no cover - the length is validated before
+            raise FramingError(f"unreadable frame: {exc}", offset=offset) from None
         tpdu = None
         if self.tpdu:
             t = parsed.tpdu
             tpdu = Tpdu(t.id, destination=t.destination, source=t.source)
-        header = bytes(parsed.header) if self.header_length else b""
-        return Frame(tpdu=tpdu, header=header, payload=body[size:])
+        header = parsed.header if self.header_length else b""
+        return Frame(tpdu=tpdu, header=header, payload=parsed.payload)
 
 
 class StreamFramer:
@@ -444,8 +434,8 @@ class StreamFramer:
                 if self._body == 0:
                     self.keepalives += 1
                 else:
-                    body = bytes(self._buffer[pos + size : end])
-                    frames.append(self.format._split(body, offset=self._buffer_offset + pos + size))
+                    frame = bytes(self._buffer[pos:end])
+                    frames.append(self.format._parse_frame(frame, offset=self._buffer_offset + pos))
                 self._body = None
                 pos = end
         except FramingError as exc:

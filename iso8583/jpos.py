@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from iso8583.codec import compile_field
+from iso8583.composite import field as field_construct
 from iso8583.dialects._table import DEFAULT_MASKS
 from iso8583.errors import SpecError
 from iso8583.framing import FrameFormat
@@ -405,7 +405,7 @@ class _Reader:
 
     def compile(self, element: _Element, number: int, fs: FieldSpec, short: str) -> None:
         try:
-            compile_field(str(number), fs)
+            field_construct(str(number), fs)
         except SpecError as exc:
             raise self.error(element, f"field {number} ({short}): {exc.reason}") from None
 

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["has_pan", "luhn_ok", "mask_pan", "mask_track", "scrub_pans"]
+__all__ = [
+    "has_pan",
+    "luhn_ok",
+    "mask_pan",
+    "mask_payment_code",
+    "mask_track",
+    "scrub_pans",
+    "scrub_sensitive",
+]
 
 _PAN_RUN = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")  # ASCII digits only
+#: Base64 of an EMVCo CPM payload: it starts with tag 85, length 5, "CPV01" ("hQVDUFYwM...").
+_CPM_BASE64 = re.compile(r"hQVDUFYwM[A-Za-z0-9+/_-]*=*")
+#: Numeric wallet codes: WeChat Pay 10-15 + 16 digits, Alipay 25-30 + 14-22, UnionPay 62 + 17.
+_WALLET_CODE = re.compile(
+    r"(?<![0-9])(?:1[0-5][0-9]{16}|(?:2[5-9]|30)[0-9]{14,22}|62[0-9]{17})(?![0-9])"
+)
+#: The acquirer protocol's consumer-presented payment field (59): ``CPM:<code>``.
+_CPM_FIELD = re.compile(r"(CPM:)(\S+)")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -52,6 +68,8 @@ def mask_track(track: str, fill: str = "*") -> str:
 
 def scrub_pans(text: str, fill: str = "*") -> str:
     """Mask every Luhn-valid 13-19 digit run: PANs hide in free-text fields too."""
+    if len(text) < 13:  # too short to hold a PAN: most fields, no regex
+        return text
     return _PAN_RUN.sub(
         lambda m: mask_pan(m.group(), fill) if luhn_ok(m.group()) else m.group(), text
     )
@@ -60,3 +78,25 @@ def scrub_pans(text: str, fill: str = "*") -> str:
 def has_pan(text: str) -> bool:
     """True if ``text`` holds a Luhn-valid 13-19 digit run: what must never be stored."""
     return any(luhn_ok(run) for run in _PAN_RUN.findall(text))
+
+
+def mask_payment_code(code: str, fill: str = "*") -> str:
+    """A consumer-presented payment code is a bearer credential: show its length only.
+
+    Numeric wallet codes keep their last 4 digits (like a PAN); an EMVCo CPM payload, which
+    may carry the PAN (tag 5A), track 2 equivalent data and the cardholder name, is hidden
+    whole.
+    """
+    if _CPM_BASE64.fullmatch(code):
+        return f"[CPM payment code, {len(code)} chars hidden]"
+    if code.isascii() and code.isdigit() and len(code) > 8:
+        return fill * (len(code) - 4) + code[-4:]
+    return f"[payment code, {len(code)} chars hidden]"
+
+
+def scrub_sensitive(text: str, fill: str = "*") -> str:
+    """``scrub_pans`` plus payment codes: CPM payloads, wallet codes, ``CPM:`` field values."""
+    text = _CPM_FIELD.sub(lambda m: m.group(1) + mask_payment_code(m.group(2), fill), text)
+    text = _CPM_BASE64.sub(lambda m: mask_payment_code(m.group(), fill), text)
+    text = _WALLET_CODE.sub(lambda m: mask_payment_code(m.group(), fill), text)
+    return scrub_pans(text, fill)

@@ -66,11 +66,52 @@ def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
     * A tag repeated at one level is a DecodeError: the dict model cannot hold both.
     """
     buf = data if type(data) is bytes else bytes(data)
-    return _decode_level(buf, 0, len(buf), base_offset, (), 0)
+    hexed = buf.hex().upper()
+    flat = _decode_flat(buf, hexed)
+    if flat is not None:
+        return flat
+    return _decode_level(buf, 0, len(buf), base_offset, (), 0, hexed)
+
+
+def _decode_flat(buf: bytes, h: str) -> BerTlvTree | None:
+    """The usual chip data in one loop: primitive 1-2 byte tags, short lengths, no padding.
+
+    ``None`` for anything else (templates, padding, long forms, faults): ``_decode_level``
+    then decodes it and words every error.
+    """
+    result: BerTlvTree = {}
+    pos = 0
+    end = len(buf)
+    while pos < end:
+        first = buf[pos]
+        if first & 0x1F == 0x1F:
+            if pos + 1 >= end or buf[pos + 1] & 0x80:
+                return None
+            at = pos + 2
+        else:
+            at = pos + 1
+        if first & 0x20 or first == 0 or first == 0xFF or at >= end:
+            return None
+        length = buf[at]
+        start = at + 1
+        stop = start + length
+        if length >= 0x80 or stop > end:
+            return None
+        tag = h[2 * pos : 2 * at]
+        if tag in result:
+            return None
+        result[tag] = h[2 * start : 2 * stop]
+        pos = stop
+    return result
 
 
 def _decode_level(
-    buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...], depth: int,
+    buf: bytes,
+    pos: int,
+    end: int,
+    base: int,
+    path: tuple[str, ...],
+    depth: int,
     hexed: str | None = None,
 ) -> BerTlvTree:
     """Decode the objects in ``buf[pos:end]``, one nesting level.
@@ -199,11 +240,26 @@ def encode_ber_tlv(value: Mapping[str, str | Mapping[str, Any]]) -> bytes:
 # them. Bounded: a stream of random tags cannot grow it without limit.
 _KNOWN_TAGS: dict[str, bytes] = {}
 _KNOWN_TAGS_MAX = 4096
-_SHORT_LENGTHS = tuple(bytes([n]) for n in range(0x80))
+_SHORT_LENGTHS_HEX = tuple(f"{n:02X}" for n in range(0x80))
 
 
 def _encode_fast(value: Any, depth: int) -> bytes | None:
-    """Encode the common case quickly; ``None`` hands anything unusual to the checked path."""
+    """Encode the common case quickly; ``None`` hands anything unusual to the checked path.
+
+    Known tags, even-length hex values and short lengths are written as one hex string and
+    converted by a single ``bytes.fromhex``, whose length check refuses any whitespace.
+    """
+    hexed = _encode_fast_hex(value, depth)
+    if hexed is None:
+        return None
+    try:
+        out = bytes.fromhex(hexed)
+    except ValueError:
+        return None
+    return out if len(out) * 2 == len(hexed) else None
+
+
+def _encode_fast_hex(value: Any, depth: int) -> str | None:
     if type(value) is not dict or depth > MAX_BER_DEPTH:
         return None
     parts = []
@@ -213,28 +269,24 @@ def _encode_fast(value: Any, depth: int) -> bytes | None:
         if tag is None:
             return None
         if type(item) is str:
-            if tag[0] & 0x20:
+            size = len(item)
+            if tag[0] & 0x20 or size & 1 or size >= 0x100:
                 return None
-            try:
-                body = bytes.fromhex(item)
-            except ValueError:
-                return None
-            if len(body) * 2 != len(item):  # fromhex skips whitespace; we do not
-                return None
+            parts.append(key)
+            parts.append(_SHORT_LENGTHS_HEX[size >> 1])
+            parts.append(item)
         elif type(item) is dict:
             if not tag[0] & 0x20:
                 return None
-            inner = _encode_fast(item, depth + 1)
-            if inner is None:
+            inner = _encode_fast_hex(item, depth + 1)
+            if inner is None or len(inner) & 1 or len(inner) >= 0x100:
                 return None
-            body = inner
+            parts.append(key)
+            parts.append(_SHORT_LENGTHS_HEX[len(inner) >> 1])
+            parts.append(inner)
         else:
             return None
-        n = len(body)
-        if n >= 0x80:
-            return None
-        parts.append(tag + _SHORT_LENGTHS[n] + body)
-    return b"".join(parts)
+    return "".join(parts)
 
 
 def _encode_level(value: Any, path: tuple[str, ...], depth: int, out: bytearray) -> None:

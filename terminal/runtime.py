@@ -137,6 +137,11 @@ class TerminalRuntime:
         it stops; on the runtime's loop. A failing hook is logged, never fatal."""
         self._hooks.append((name, start, stop))
 
+    def add_device(self, name: str, device: object) -> None:
+        """Register a device (a serial reader, a scanner) for others to find by name; it
+        reports its state on the bus as :class:`~terminal.core.events.DeviceEvent`."""
+        self.devices.others[name] = device
+
     def set_printer(self, printer: ReceiptPrinter) -> None:
         """Swap the printer (a serial printer plugged in); the next copy uses it."""
         self.devices.printer = printer
@@ -460,9 +465,7 @@ class EngineHandle:
         return await self._rt.transaction("sale", amount, lambda s: s.sale(amount, card, pin))
 
     async def preauth(self, amount: int, card: CardInput, pin: str | None = None) -> TxnResult:
-        return await self._rt.transaction(
-            "preauth", amount, lambda s: s.preauth(amount, card, pin)
-        )
+        return await self._rt.transaction("preauth", amount, lambda s: s.preauth(amount, card, pin))
 
     async def balance(self, card: CardInput, pin: str | None = None) -> TxnResult:
         return await self._rt.transaction("balance", None, lambda s: s.balance(card, pin))
@@ -471,14 +474,10 @@ class EngineHandle:
         return await self._rt.transaction("void", None, lambda s: s.void(ref))
 
     async def refund(self, ref_or_card: TxnRef | int | CardInput, amount: int) -> TxnResult:
-        return await self._rt.transaction(
-            "refund", amount, lambda s: s.refund(ref_or_card, amount)
-        )
+        return await self._rt.transaction("refund", amount, lambda s: s.refund(ref_or_card, amount))
 
     async def completion(self, ref: TxnRef | int, amount: int) -> TxnResult:
-        return await self._rt.transaction(
-            "completion", amount, lambda s: s.completion(ref, amount)
-        )
+        return await self._rt.transaction("completion", amount, lambda s: s.completion(ref, amount))
 
     async def qr_cpm(self, amount: int, code: str) -> TxnResult:
         return await self._rt.transaction("qr_cpm", amount, lambda s: s.qr_cpm(amount, code))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
 from terminal.core.transactions import build_request
@@ -42,7 +42,7 @@ class QrCustomer:
     async def _simulate(self, text: str) -> str:
         stan = next(self._stans) % 1_000_000 or _FIRST_STAN
         request = build_request(
-            Kind.QR_SIMULATE, self._config, stan=f"{stan:06d}",
+            TxnKind.QR_SIMULATE, self._config, stan=f"{stan:06d}",
             local_time=datetime.now().replace(microsecond=0), batch="000001", qr=text,
         )  # fmt: skip
         link = link_for(self._config, spec=self._spec)

@@ -12,10 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Kind", "Original", "Request", "Response", "SessionKeys", "Totals"]
+__all__ = ["Kind", "Original", "Request", "Response", "SessionKeys", "Totals", "TxnKind"]
 
 
-class Kind(StrEnum):
+class TxnKind(StrEnum):
     """What a message asks for. Names match the terminal's menu and the CLI verbs."""
 
     SIGNON = "signon"
@@ -44,11 +44,31 @@ class Kind(StrEnum):
         return self in _REVERSIBLE
 
 
+#: The old name, kept for existing callers: ``iso8583.Kind`` is the field data type
+#: (n, an, b...), a different thing; new code says ``TxnKind``.
+Kind = TxnKind
+
 _FINANCIAL = frozenset(
-    {Kind.SALE, Kind.VOID, Kind.REFUND, Kind.PREAUTH, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER}
+    {
+        TxnKind.SALE,
+        TxnKind.VOID,
+        TxnKind.REFUND,
+        TxnKind.PREAUTH,
+        TxnKind.COMPLETION,
+        TxnKind.QR_PAY,
+        TxnKind.QR_ORDER,
+    }
 )
 _REVERSIBLE = frozenset(
-    {Kind.SALE, Kind.VOID, Kind.PREAUTH, Kind.COMPLETION, Kind.QR_PAY, Kind.REFUND, Kind.QR_ORDER}
+    {
+        TxnKind.SALE,
+        TxnKind.VOID,
+        TxnKind.PREAUTH,
+        TxnKind.COMPLETION,
+        TxnKind.QR_PAY,
+        TxnKind.REFUND,
+        TxnKind.QR_ORDER,
+    }
 )
 
 
@@ -56,7 +76,7 @@ _REVERSIBLE = frozenset(
 class Original:
     """The transaction a void, refund, completion or reversal refers to."""
 
-    kind: Kind
+    kind: TxnKind
     stan: str
     local_time: datetime
     rrn: str = ""
@@ -87,7 +107,7 @@ class SessionKeys:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    kind: Kind
+    kind: TxnKind
     stan: str
     local_time: datetime
     terminal_id: str
@@ -114,7 +134,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    kind: Kind
+    kind: TxnKind
     stan: str
     response_code: str
     auth_code: str = ""

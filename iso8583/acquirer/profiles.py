@@ -301,7 +301,7 @@ class Profile:
             pin_block=f.get(52),
             icc=icc if isinstance(icc := f.get(55), dict) else None,
             batch=self._batch(msg),
-            original=self._original(msg, now),
+            original=self._original(msg, now) or _reference_only(msg, now),
             qr=qr,
             totals=totals,
             after_upload=kind is Kind.SETTLEMENT and network_code == "202",
@@ -354,6 +354,15 @@ class Profile:
             balance=balance,
             keys=keys,
         )
+
+
+def _reference_only(msg: Message, now: datetime) -> Original | None:
+    """An original named by its RRN (37) or auth code (38) alone, without original data."""
+    rrn = str(msg.get(37, "")).strip()
+    auth = str(msg.get(38, "")).strip()
+    if not (rrn or auth):
+        return None
+    return Original(kind=Kind.SALE, stan="", local_time=now, rrn=rrn, auth_code=auth)
 
 
 _QR_KINDS = {"MPM:": Kind.QR_ORDER, "CPM:": Kind.QR_PAY}

@@ -1,9 +1,12 @@
 """The reference acquirer host simulator: what a terminal talks to in tests and demos.
 
 ``rules`` decides answers from test inputs (cents of the amount, test card lists, PIN),
-``ledger`` remembers approvals for voids, refunds, reversals and settlement, ``engine`` turns
-one request message into one reply with no I/O, ``server`` serves the engine on TCP with the
-dialect's framing, ``embedded`` runs that server in a background thread. ``posemu host`` is
+``validate`` checks mandatory fields and formats, ``ledger`` remembers approvals for voids,
+refunds, reversals and settlement, ``state`` keeps ledger and keys in SQLite across processes,
+``engine`` turns one request message into one reply with no I/O, ``server`` serves the engine
+on TCP (``listener``: caps, eviction, descriptor exhaustion; ``sniff``: first-frame checks;
+``tls``: server TLS) with the dialect's framing, ``embedded`` runs that server in a background
+thread, ``traces`` makes docs/host-protocol.md's samples. ``posemu host`` is
 the command-line face; docs/host.md is the tester's guide.
 """
 
@@ -23,6 +26,8 @@ from iso8583.host.rules import (
     rules_from_mapping,
 )
 from iso8583.host.server import HostServer
+from iso8583.host.state import HostStateError, HostStateStore
+from iso8583.host.tls import TlsConfigError, server_tls_context
 
 __all__ = [
     "Decision",
@@ -32,6 +37,8 @@ __all__ = [
     "HostEngine",
     "HostError",
     "HostServer",
+    "HostStateError",
+    "HostStateStore",
     "Ledger",
     "LedgerView",
     "OrderState",
@@ -40,7 +47,9 @@ __all__ = [
     "RulesError",
     "Status",
     "Timing",
+    "TlsConfigError",
     "default_rules",
     "load_rules",
     "rules_from_mapping",
+    "server_tls_context",
 ]

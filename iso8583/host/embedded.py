@@ -12,6 +12,7 @@ import contextlib
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from iso8583.acquirer.security import TEST_TMK
 from iso8583.dialects import get_spec
@@ -19,7 +20,7 @@ from iso8583.host.engine import HostEngine
 from iso8583.host.ledger import LedgerView
 from iso8583.host.rules import HostError, Rules
 from iso8583.host.server import HostServer
-from iso8583.host.state import load_state, save_state
+from iso8583.host.state import HostStateStore, state_file_for
 from iso8583.keys import Key
 from iso8583.spec import Spec
 
@@ -30,6 +31,9 @@ _START_TIMEOUT = 10.0
 
 class EmbeddedHost:
     """``with EmbeddedHost("iso87ascii") as host: connect to host.address``.
+
+    ``server_options`` go to :class:`HostServer` (``ssl_context``, ``idle_timeout``,
+    ``max_connections``).
 
     ``start`` returns ``(host, port)`` once the socket listens; ``stop`` may be called from any
     thread, more than once, and waits for the server to finish (requests already received
@@ -45,14 +49,23 @@ class EmbeddedHost:
         host: str = "127.0.0.1",
         port: int = 0,
         state_dir: Path | None = None,
+        **server_options: Any,
     ) -> None:
         self.spec = get_spec(spec) if isinstance(spec, str) else spec
         self.engine = HostEngine(self.spec, rules, tmk=tmk)
-        # With a state directory the ledger and keys survive the process (posemu pay runs).
-        self._state_dir = state_dir
+        # With a state directory the ledger and keys survive the process and are shared with
+        # other processes using the same directory (concurrent posemu pay runs): every request
+        # is decided in a transaction of the state file. HostStateError if it is unusable.
+        self._store: HostStateStore | None = None
         if state_dir is not None:
-            load_state(self.engine, state_dir)
+            self._store = HostStateStore(state_file_for(state_dir, self.spec.name), self.spec.name)
+            try:
+                self.engine.attach(self._store)
+            except BaseException:
+                self._store.close()
+                raise
         self._bind = (host, port)
+        self._server_options = server_options  # HostServer's: ssl_context, idle_timeout, ...
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -110,7 +123,7 @@ class EmbeddedHost:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        server = HostServer(self.engine)
+        server = HostServer(self.engine, **self._server_options)
         self._address = await server.start(*self._bind)
         self._ready.set()
         try:
@@ -128,12 +141,18 @@ class EmbeddedHost:
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(event.set)
             thread.join(timeout)
-            if self._state_dir is not None:
-                save_state(self.engine, self._state_dir)
             self._thread = None
             self._loop = None
             self._stop_event = None
             self._address = None
+
+    def close(self) -> None:
+        """Stop, and release the state file."""
+        self.stop()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self.engine.store = None
 
     def __enter__(self) -> EmbeddedHost:
         self.start()
@@ -145,4 +164,4 @@ class EmbeddedHost:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()

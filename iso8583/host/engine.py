@@ -11,14 +11,16 @@ references to earlier transactions (25, 13, 61, 64), and finally the cents of th
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iso8583.acquirer.codes import response_text
-from iso8583.acquirer.model import Kind, Request, Response, SessionKeys, Totals
+from iso8583.acquirer.model import Kind, Original, Request, Response, SessionKeys, Totals
 from iso8583.acquirer.profiles import profile_for
 from iso8583.acquirer.security import (
     TEST_TMK,
@@ -43,11 +45,15 @@ from iso8583.host.rules import (
     override_decision,
     pin_required,
 )
+from iso8583.host.validate import check_request
 from iso8583.keys import Key
-from iso8583.masking import mask_pan, scrub_pans
+from iso8583.masking import mask_pan, scrub_sensitive
 from iso8583.message import Message
 from iso8583.pin import decrypt_pin_block
 from iso8583.spec import Spec
+
+if TYPE_CHECKING:
+    from iso8583.host.state import HostStateStore
 
 __all__ = ["HandleResult", "HostEngine"]
 
@@ -63,6 +69,8 @@ _AMOUNT_KINDS = frozenset(
 _UPLOAD_DEBIT = frozenset({"00", ""})
 _UPLOAD_CREDIT = frozenset({"20"})
 _REQUEST_ERRORS = (DecodeError, ValueError, TypeError, KeyError, IndexError)
+#: Terminals whose working keys are kept; the least recently active one beyond signs on again.
+DEFAULT_MAX_TERMINALS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,22 @@ def _naive(now: datetime) -> datetime:
     return now.astimezone().replace(tzinfo=None) if now.tzinfo is not None else now
 
 
+def _code_digest(code: str) -> str:
+    """What the ledger keeps of a consumer payment code: enough to spot a reuse, no more."""
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _matching(target: Entry | None, orig: Original) -> Entry | None:
+    """The entry found by RRN, unless the original data (field 90/56/61) names another one."""
+    if target is None:
+        return None
+    if orig.stan and orig.rrn and target.stan != orig.stan:
+        return None
+    if orig.batch and target.batch != orig.batch:
+        return None
+    return target
+
+
 def _is_request_mti(mti: object) -> bool:
     """Even message function digit: request, advice, notification, instruction."""
     return isinstance(mti, str) and len(mti) == 4 and mti.isdigit() and int(mti[2]) % 2 == 0
@@ -108,13 +132,18 @@ class HostEngine:
         *,
         tmk: Key = TEST_TMK,
         ledger: Ledger | None = None,
+        max_terminals: int = DEFAULT_MAX_TERMINALS,
     ) -> None:
         self.spec = spec
         self.profile = profile_for(spec)
         self.rules = rules if rules is not None else default_rules()
         self.ledger = ledger if ledger is not None else Ledger()
         self._tmk = tmk
-        self._keys: dict[str, WorkingKeys] = {}
+        # Per-terminal state is bounded: a flood of sign-ons with made-up TIDs cannot grow it.
+        self.max_terminals = max_terminals
+        self._keys: OrderedDict[str, WorkingKeys] = OrderedDict()
+        self._key_changes: set[str] = set()
+        self.store: HostStateStore | None = None
         self._card_memo: tuple[Request, CardData | None] | None = None
         self._handlers: dict[Kind, _Handler] = {
             Kind.SALE: self._authorise,
@@ -132,18 +161,54 @@ class HostEngine:
             Kind.QR_SIMULATE: self._qr_simulate,
         }
 
+    @property
+    def tmk(self) -> Key:
+        return self._tmk
+
     def has_keys(self, terminal_id: str) -> bool:
         return terminal_id in self._keys
 
     def keys_snapshot(self) -> dict[str, WorkingKeys]:
         return dict(self._keys)
 
-    def restore(self, ledger: Ledger, keys: dict[str, WorkingKeys]) -> None:
-        """Adopt a saved ledger and keys (see ``iso8583.host.state``)."""
+    def working_keys(self, terminal_id: str) -> WorkingKeys | None:
+        return self._keys.get(terminal_id)
+
+    def take_key_changes(self) -> set[str]:
+        """Terminal IDs whose keys changed since the last call (for the state store)."""
+        changes, self._key_changes = self._key_changes, set()
+        return changes
+
+    def adopt(self, ledger: Ledger, keys: dict[str, WorkingKeys]) -> None:
+        """Take over a ledger and keys read from a state store."""
         if not isinstance(ledger, Ledger) or not isinstance(keys, dict):
             raise TypeError("not a host state")
         self.ledger = ledger
-        self._keys = dict(keys)
+        self._keys = OrderedDict(keys)
+        while len(self._keys) > self.max_terminals:
+            self._keys.popitem(last=False)
+
+    restore = adopt
+
+    def attach(self, store: HostStateStore) -> None:
+        """Decide every request inside a transaction of ``store`` (shared between processes)."""
+        with store.transaction(self):
+            pass  # loads the stored state
+        self.store = store
+
+    def _set_keys(self, terminal_id: str, keys: WorkingKeys) -> None:
+        self._keys[terminal_id] = keys
+        self._keys.move_to_end(terminal_id)
+        self._key_changes.add(terminal_id)
+        while len(self._keys) > self.max_terminals:
+            evicted, _ = self._keys.popitem(last=False)
+            self._key_changes.add(evicted)  # and from the store: it signs on again
+
+    def _keys_of(self, terminal_id: str) -> WorkingKeys | None:
+        keys = self._keys.get(terminal_id)
+        if keys is not None:
+            self._keys.move_to_end(terminal_id)
+        return keys
 
     # --- entry point ---------------------------------------------------------------------------
     def handle(
@@ -156,9 +221,13 @@ class HostEngine:
         """
         when = _naive(now if now is not None else datetime.now())
         try:
-            return self._handle(bytes(payload), when, summarize)
+            store = self.store
+            if store is None:
+                return self._handle(bytes(payload), when, summarize)
+            with store.transaction(self):
+                return self._handle(bytes(payload), when, summarize)
         except Exception as exc:  # last line of defence: the host must keep serving
-            reason = scrub_pans(f"{type(exc).__name__}: {exc}")
+            reason = scrub_sensitive(f"{type(exc).__name__}: {exc}")
             return HandleResult(None, close=True, summary=f"internal error ({reason}) -> close")
         finally:
             self._card_memo = None  # card data lives no longer than its request
@@ -179,6 +248,7 @@ class HostEngine:
             return self._format_error(exc.partial, exc)
         try:
             req = self.profile.request_from_message(msg, now)
+            check_request(msg, req.kind, self.profile)
         except _REQUEST_ERRORS as exc:
             return self._format_error(msg, exc)
         outcome, mac_key = self._decide(req, msg, now, payload)
@@ -205,7 +275,7 @@ class HostEngine:
 
     def _format_error(self, partial: object, exc: Exception) -> HandleResult:
         """Answer 30 with whatever identifying fields could be read, or give up on the link."""
-        reason = scrub_pans(str(exc))
+        reason = scrub_sensitive(str(exc))
         if not isinstance(partial, Message) or not _is_request_mti(partial.mti):
             return HandleResult(None, close=True, summary=f"undecodable ({reason}) -> close")
         resp = Response(kind=Kind.SALE, stan=str(partial.get(11, "")), response_code="30")
@@ -229,11 +299,11 @@ class HostEngine:
         kind, tid = req.kind, req.terminal_id
         if kind is Kind.SIGNON:
             working, wire = issue_session_keys(self._tmk)
-            self._keys[tid] = working
+            self._set_keys(tid, working)
             return _Outcome("00", keys=wire), None
         if kind is Kind.ECHO:
             return _Outcome("00"), None
-        keys = self._keys.get(tid)
+        keys = self._keys_of(tid)
         needs_mac = kind.financial or kind is Kind.REVERSAL
         has_mac = isinstance(msg.fields.get(mac_field_for(msg)), bytes)
         mac_key = keys.mac_key if keys is not None and (needs_mac or has_mac) else None
@@ -326,12 +396,16 @@ class HostEngine:
     def _authorise(
         self, req: Request, msg: Message, now: datetime, keys: WorkingKeys | None
     ) -> _Outcome:
+        if req.kind is Kind.QR_PAY and req.qr and self.ledger.code_used(_code_digest(req.qr)):
+            return _Outcome("94")  # a consumer payment code pays once
         decision = self._issuer(req, now, keys)
         if decision.code != "00":
             return _Outcome(decision.code)
         if req.kind is Kind.BALANCE:
             return _Outcome("00", decision.timing, balance=self.rules.balance)
         entry = self.ledger.record(kind=req.kind, **self._record(req, now))
+        if req.kind is Kind.QR_PAY and req.qr:
+            self.ledger.use_code(_code_digest(req.qr), entry)
         return self._approved(entry, decision.timing)
 
     def _refund(
@@ -342,6 +416,7 @@ class HostEngine:
         target = None
         if orig is not None and orig.rrn:
             target = self.ledger.find_original(req.terminal_id, rrn=orig.rrn, kinds=DEBIT_KINDS)
+            target = _matching(target, orig)
         decision = override_decision(req.kind, self.rules)
         if decision is None:
             code = None if self.rules.approve_all else self._card_and_pin(req, now, keys)
@@ -372,6 +447,7 @@ class HostEngine:
             target = self.ledger.find_original(
                 req.terminal_id, stan=orig.stan, rrn=orig.rrn, kinds=DEBIT_KINDS
             )
+            target = _matching(target, orig)
             if (
                 target is not None
                 and self.ledger.closed_totals(target.tid, target.batch) is not None
@@ -383,6 +459,8 @@ class HostEngine:
                 return _Outcome("25")
             if req.amount is not None and req.amount != target.amount:
                 return _Outcome("64")
+            if target.refunded:
+                return _Outcome("12")  # refunds were paid out: a void would credit twice
             decision = _APPROVE
         if decision.code != "00":
             return _Outcome(decision.code)
@@ -546,7 +624,7 @@ class HostEngine:
         if req.pin_block is not None:
             parts.append("pin=yes")
         if req.qr and req.kind in (Kind.QR_ORDER, Kind.QR_QUERY, Kind.QR_SIMULATE):
-            parts.append(f"qr={scrub_pans(req.qr)}")  # order references; CPM codes stay out
+            parts.append(f"qr={scrub_sensitive(req.qr)}")  # order references; CPM codes stay out
         parts += ["->", reply_mti, outcome.code, response_text(outcome.code)]
         if outcome.auth_code:
             parts.append(f"auth={outcome.auth_code}")

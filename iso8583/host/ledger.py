@@ -68,6 +68,7 @@ if hasattr(os, "register_at_fork"):  # a forked child must not repeat the parent
 
 # RRN prefix of the current hour: (year, month, day, hour) -> year digit, day of year, hour.
 _rrn_prefix: tuple[tuple[int, int, int, int], str] = ((0, 0, 0, 0), "")
+_RRN_PER_SECOND = 277  # 277 * 3600 < 1,000,000: the 6-digit sequence covers an hour
 
 
 class Status(StrEnum):
@@ -134,18 +135,17 @@ class QrOrder:
 SeenKey = tuple[str, str, str, Kind]  # TID, batch, STAN, kind
 
 
+#: What changed since the last :meth:`Ledger.take_changes`: ("entry", id), ("seen", key),
+#: ("closed", (tid, batch)), ("upload", (tid, batch)), ("order", ref), ("code", digest).
+Change = tuple[str, Any]
+
+
 class Ledger:
-    """In-memory ledger of one host; thread-safe, snapshots out."""
+    """In-memory ledger of one host; thread-safe, snapshots out.
 
-    def __getstate__(self) -> dict[str, Any]:
-        with self._lock:
-            state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
+    Every mutation is noted in a change set so that a store (``iso8583.host.state``) can write
+    just what one request changed, inside the transaction that decided it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -156,19 +156,69 @@ class Ledger:
         self._closed: dict[tuple[str, str], Totals] = {}
         self._uploads: dict[tuple[str, str], dict[str, tuple[bool, int]]] = {}
         self._orders: dict[str, QrOrder] = {}
+        self._codes: dict[str, int] = {}  # digest of a consumer payment code -> its entry id
         self._rrn_seq = 0
+        self._changes: set[Change] = set()
+
+    def take_changes(self) -> set[Change]:
+        """The changes since the last call (and forget them)."""
+        with self._lock:
+            changes, self._changes = self._changes, set()
+            return changes
+
+    @property
+    def rrn_seq(self) -> int:
+        return self._rrn_seq
+
+    def start_rrn_sequence_at(self, seq: int) -> None:
+        """Never hand out a sequence number at or below ``seq`` again (restart safety)."""
+        with self._lock:
+            self._rrn_seq = max(self._rrn_seq, seq % 1_000_000)
+
+    @classmethod
+    def from_rows(
+        cls,
+        *,
+        entries: list[Entry],
+        seen: dict[SeenKey, Answer],
+        closed: dict[tuple[str, str], Totals],
+        uploads: dict[tuple[str, str], dict[str, tuple[bool, int]]],
+        orders: list[QrOrder],
+        codes: dict[str, int],
+        rrn_seq: int,
+    ) -> Ledger:
+        """A ledger rebuilt from stored rows (entries must be numbered 0..n-1)."""
+        ledger = cls()
+        for i, entry in enumerate(sorted(entries, key=lambda e: e.id)):
+            if entry.id != i:
+                raise ValueError(f"ledger entry {i} is missing")
+            ledger._entries.append(entry)
+            ledger._by_rrn[entry.rrn] = entry.id
+            ledger._by_stan.setdefault((entry.tid, entry.stan), []).append(entry.id)
+        ledger._seen = dict(seen)
+        ledger._closed = dict(closed)
+        ledger._uploads = {k: dict(v) for k, v in uploads.items()}
+        ledger._orders = {o.ref: o for o in orders}
+        ledger._codes = dict(codes)
+        ledger._rrn_seq = rrn_seq
+        return ledger
 
     # --- identifiers ---------------------------------------------------------------------------
     def _new_rrn(self, now: datetime) -> str:
         """12 digits: year digit, day of year, hour, then a sequence; unique per host."""
+        self._changes.add(("rrn", None))
         global _rrn_prefix
         hour = (now.year, now.month, now.day, now.hour)
         cached_hour, prefix = _rrn_prefix
         if hour != cached_hour:
             prefix = f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}"
             _rrn_prefix = (hour, prefix)
+        # Never below the clock's share of the hour (277 numbers a second): a host restarted
+        # without its state does not repeat the RRNs of its previous run in the same hour,
+        # unless that run issued more than 277 a second on average (docs/host.md).
+        floor = int((now.minute * 60 + now.second + now.microsecond / 1e6) * _RRN_PER_SECOND)
         while True:
-            self._rrn_seq = (self._rrn_seq + 1) % 1_000_000
+            self._rrn_seq = max(self._rrn_seq + 1, floor) % 1_000_000
             rrn = f"{prefix}{self._rrn_seq:06d}"
             if rrn not in self._by_rrn:
                 return rrn
@@ -212,6 +262,7 @@ class Ledger:
                 ref_id=ref_id,
             )
             self._entries.append(entry)
+            self._changes.add(("entry", entry.id))
             self._by_rrn[entry.rrn] = entry.id
             self._by_stan.setdefault((tid, stan), []).append(entry.id)
             return entry
@@ -223,6 +274,7 @@ class Ledger:
     def _update(self, entry_id: int, **changes: Any) -> Entry:
         entry = replace(self._entries[entry_id], **changes)
         self._entries[entry_id] = entry
+        self._changes.add(("entry", entry_id))
         return entry
 
     def by_rrn(self, rrn: str) -> Entry | None:
@@ -301,6 +353,7 @@ class Ledger:
             for order in self._orders.values():
                 if order.entry_id == entry.id:
                     self._orders[order.ref] = replace(order, state=OrderState.CANCELLED)
+                    self._changes.add(("order", order.ref))
             return self._update(entry.id, status=Status.REVERSED)
 
     # --- duplicates ----------------------------------------------------------------------------
@@ -311,6 +364,26 @@ class Ledger:
     def remember(self, key: SeenKey, answer: Answer) -> None:
         with self._lock:
             self._seen[key] = answer
+            self._changes.add(("seen", key))
+
+    # --- consumer payment codes ----------------------------------------------------------------
+    def code_used(self, digest: str) -> Entry | None:
+        """The payment that used this payment code (by digest), unless it was reversed."""
+        with self._lock:
+            i = self._codes.get(digest)
+            if i is None:
+                return None
+            entry = self._entries[i]
+            return entry if entry.status is not Status.REVERSED else None
+
+    def code_entry(self, digest: str) -> int:
+        with self._lock:
+            return self._codes[digest]
+
+    def use_code(self, digest: str, entry: Entry) -> None:
+        with self._lock:
+            self._codes[digest] = entry.id
+            self._changes.add(("code", digest))
 
     # --- batches -------------------------------------------------------------------------------
     def totals(self, tid: str, batch: str) -> Totals:
@@ -333,6 +406,7 @@ class Ledger:
     def close_batch(self, tid: str, batch: str, totals: Totals) -> None:
         with self._lock:
             self._closed[(tid, batch)] = totals
+            self._changes.add(("closed", (tid, batch)))
 
     def closed_batches(self) -> dict[tuple[str, str], Totals]:
         with self._lock:
@@ -342,6 +416,11 @@ class Ledger:
         """One batch-upload record; a repeated upload of the same transaction replaces it."""
         with self._lock:
             self._uploads.setdefault((tid, batch), {})[key] = (credit, amount)
+            self._changes.add(("upload", (tid, batch)))
+
+    def upload_records(self, tid: str, batch: str) -> dict[str, tuple[bool, int]]:
+        with self._lock:
+            return dict(self._uploads.get((tid, batch), {}))
 
     def upload_totals(self, tid: str, batch: str) -> Totals:
         with self._lock:
@@ -357,6 +436,7 @@ class Ledger:
     def add_order(self, order: QrOrder) -> None:
         with self._lock:
             self._orders[order.ref] = order
+            self._changes.add(("order", order.ref))
 
     def order(self, ref: str) -> QrOrder | None:
         with self._lock:
@@ -384,12 +464,14 @@ class Ledger:
             )
             paid = replace(order, state=OrderState.PAID, code="00", entry_id=entry.id)
             self._orders[ref] = paid
+            self._changes.add(("order", ref))
             return paid
 
     def set_order(self, ref: str, **changes: Any) -> QrOrder:
         with self._lock:
             order = replace(self._orders[ref], **changes)
             self._orders[ref] = order
+            self._changes.add(("order", ref))
             return order
 
     # --- views ---------------------------------------------------------------------------------
@@ -419,6 +501,10 @@ class LedgerView:
 
     def closed_batches(self) -> dict[tuple[str, str], Totals]:
         return self._ledger.closed_batches()
+
+    def upload_records(self, tid: str, batch: str) -> dict[str, tuple[bool, int]]:
+        with self._lock:
+            return dict(self._uploads.get((tid, batch), {}))
 
     def upload_totals(self, tid: str, batch: str) -> Totals:
         return self._ledger.upload_totals(tid, batch)

@@ -26,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -37,7 +39,9 @@ from iso8583.describe import describe
 from iso8583.errors import FramingError, Iso8583Error
 from iso8583.framing import Frame, StreamFramer
 from iso8583.host.engine import HostEngine
-from iso8583.masking import scrub_pans
+from iso8583.host.listener import Listener, RateLimitedLog
+from iso8583.host.sniff import head_size, implausible_start
+from iso8583.masking import scrub_sensitive
 
 __all__ = ["HostServer"]
 
@@ -45,6 +49,18 @@ _KEY_FIELDS = frozenset({62, 96})  # where the profiles put sign-on key blocks
 _HIGH_WATER = 256 * 1024  # bytes of unsent replies before the connection stops being read
 _MAX_PENDING = 256  # replies held back per connection before its reading pauses
 _LOG = logging.getLogger("posemu.host")
+DEFAULT_IDLE_TIMEOUT = 120.0  # seconds without a complete frame before a link is closed
+_FD_RESERVE = 32  # descriptors kept for the log, the state file, TLS and the spare
+_MAX_CONNECTIONS_CEILING = 10_000
+_HANDSHAKE_TIMEOUT = 10.0
+
+
+def default_max_connections() -> int:
+    """What the process's file limit allows, keeping a reserve for everything else."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_CONNECTIONS_CEILING
+    return max(4, min(_MAX_CONNECTIONS_CEILING, soft - _FD_RESERVE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +89,10 @@ class _Connection(asyncio.Protocol):
         self.read_paused = False
         self.write_paused = False
         self.closed: asyncio.Future[None] = loop.create_future()
+        self.last_frame = loop.time()  # connected, or last complete frame received
+        self.sock: socket.socket | None = None  # as accepted, until asyncio wraps it
+        self.task: asyncio.Task[None] | None = None  # that wrapping (the TLS handshake)
+        self.head: bytes | None = b""  # the first bytes, until they are known to start a message
 
     # --- transport callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -92,17 +112,36 @@ class _Connection(asyncio.Protocol):
         self.server._connections[self] = None
         _LOG.debug("%s connected", self.peer)
 
+    @property
+    def busy(self) -> bool:
+        """Requests in hand (undecided, or replies not yet sent): not idle, whatever the time."""
+        return bool(self.inbox or self.outbox or self.unsent)
+
     def data_received(self, data: bytes) -> None:
         if self.eof:
             return
+        if self.head is not None:
+            self.head += data[: self.server._head_size]
+            reason = implausible_start(self.engine.spec, self.head)
+            if reason is not None:
+                _LOG.warning("%s refused: %s; closing", self.peer, reason)
+                self._finish(drop_inbox=True)
+                return
+            if len(self.head) >= self.server._head_size:
+                self.head = None
         try:
             frames = self.framer.feed(data)
         except FramingError as exc:
             _LOG.warning("%s framing error (%s); closing", self.peer, _reason(exc))
             self._finish(drop_inbox=True)
             return
+        if self.framer.keepalives:
+            _LOG.warning("%s framing error (zero-length frame); closing", self.peer)
+            self._finish(drop_inbox=True)
+            return
         if not frames:
             return
+        self.last_frame = self.loop.time()
         if self.inbox:
             self.inbox.extend(frames)
             self._pump()
@@ -150,6 +189,12 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+            return
+        if self.task is not None:  # not connected yet: cancelling closes what asyncio made
+            self.task.cancel()
+        elif self.sock is not None:
+            self.sock.close()
+        self.server._connections.pop(self, None)
 
     # --- deciding --------------------------------------------------------------------------------
     def _held(self) -> bool:
@@ -323,7 +368,7 @@ class _Connection(asyncio.Protocol):
 
 
 def _reason(exc: BaseException) -> str:
-    return scrub_pans(f"{type(exc).__name__}: {exc}")
+    return scrub_sensitive(f"{type(exc).__name__}: {exc}")
 
 
 class HostServer:
@@ -335,16 +380,26 @@ class HostServer:
         *,
         clock: Callable[[], datetime] = datetime.now,
         shutdown_grace: float = 5.0,
+        max_connections: int | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.shutdown_grace = shutdown_grace
+        self.max_connections = max_connections or default_max_connections()
+        self.idle_timeout = idle_timeout
+        self.ssl_context = ssl_context
         self.closing = asyncio.Event()
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._connections: dict[_Connection, None] = {}
         self._address: tuple[str, int] | None = None
         self._unsent: list[_Connection] = []  # connections with replies to write this turn
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._head_size = head_size(engine.spec)
+        self._accept_log = RateLimitedLog(_LOG)
+        self.evicted = 0  # idle connections closed to make room
 
     @property
     def address(self) -> tuple[str, int]:
@@ -356,13 +411,109 @@ class HostServer:
     def connection_count(self) -> int:
         return len(self._connections)
 
+    @property
+    def refused(self) -> int:
+        """Connections closed at once because no descriptor or room could be found."""
+        return self._refused + (self._listener.refused if self._listener is not None else 0)
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Bind and listen; returns the real address (port 0 picks a free port)."""
         loop = self._loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self, loop), host, port)
-        sockname = self._server.sockets[0].getsockname()
+        self._refused = 0
+        sockets = _bind(host, port)
+        sockname = sockets[0].getsockname()
         self._address = (str(sockname[0]), int(sockname[1]))
+        self._listener = Listener(loop, sockets, self._admit, self._out_of_fds, self._accept_log)
+        self._arm_sweeper()
         return self._address
+
+    # --- admission -------------------------------------------------------------------------------
+    def _admit(self, sock: socket.socket) -> None:
+        if self.closing.is_set():
+            sock.close()
+            return
+        full = len(self._connections) >= self.max_connections
+        if full and not self._evict_idlest():
+            self._refused += 1
+            self._accept_log.warning(
+                f"{self.max_connections} connections, none idle: refusing a new one"
+            )
+            sock.close()
+            return
+        assert self._loop is not None
+        # Counted (and evictable) from now on, not only once asyncio has made its transport.
+        conn = _Connection(self, self._loop)
+        conn.sock = sock
+        self._connections[conn] = None
+        conn.task = task = self._loop.create_task(self._connect(conn, sock))
+        task.add_done_callback(lambda t: sock.close() if t.cancelled() else None)
+
+    async def _connect(self, conn: _Connection, sock: socket.socket) -> None:
+        assert self._loop is not None
+        try:
+            await self._loop.connect_accepted_socket(
+                lambda: conn,
+                sock,
+                ssl=self.ssl_context,
+                ssl_handshake_timeout=_HANDSHAKE_TIMEOUT if self.ssl_context else None,
+            )
+        except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as exc:
+            self._accept_log.warning(f"connection not established: {_reason(exc)}")
+            self._connections.pop(conn, None)
+            sock.close()
+        finally:
+            conn.task = None
+
+    def _evict_idlest(self) -> bool:
+        """Close the connection idle longest without a complete frame; False if none is idle."""
+        idle = [c for c in self._connections if not c.busy and not c.eof]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda c: c.last_frame)
+        self.evicted += 1
+        idle_for = self._now() - victim.last_frame
+        _LOG.info("%s evicted to make room: idle %.1f s", victim.peer, idle_for)
+        victim.eof = True
+        victim.abort()
+        self._connections.pop(victim, None)
+        return True
+
+    def _out_of_fds(self) -> bool:
+        """The process ran out of descriptors: serve fewer links, keep a reserve, make room.
+
+        Descriptors are needed for more than sockets (the state file, a module imported
+        late, TLS), so the cap comes down to what was open minus a reserve, once and for good.
+        """
+        cap = max(4, len(self._connections) - _FD_RESERVE // 2)
+        if cap < self.max_connections:
+            _LOG.warning(
+                "out of file descriptors at %d connections: serving at most %d from now on",
+                len(self._connections),
+                cap,
+            )
+            self.max_connections = cap
+        evicted = False
+        while len(self._connections) >= self.max_connections and self._evict_idlest():
+            evicted = True
+        return evicted or self._evict_idlest()
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _arm_sweeper(self) -> None:
+        assert self._loop is not None
+        period = max(0.05, min(5.0, self.idle_timeout / 4))
+        self._sweeper = self._loop.call_later(period, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections that sent no complete frame for ``idle_timeout`` seconds."""
+        limit = self._now() - self.idle_timeout
+        for conn in [c for c in self._connections if c.last_frame < limit and not c.busy]:
+            _LOG.info("%s idle for %g s; closing", conn.peer, self.idle_timeout)
+            conn.stop_reading()
+        if not self.closing.is_set():
+            self._arm_sweeper()
 
     def _flush_soon(self, conn: _Connection) -> None:
         """Have ``conn``'s replies written once the callbacks of this loop turn have run."""
@@ -382,10 +533,15 @@ class HostServer:
 
     async def stop(self) -> None:
         """Stop accepting, answer requests already received, close every connection."""
-        if self._server is None:
+        if self._listener is None:
             return
-        self._server.close()
+        self._listener.close()
         self.closing.set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for conn in list(self._connections):
+            if conn.transport is None:  # still in its TLS handshake
+                conn.abort()
         conns = list(self._connections)
         for conn in conns:
             conn.stop_reading()
@@ -396,5 +552,27 @@ class HostServer:
                 waiting[fut].abort()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
-        await self._server.wait_closed()
-        self._server = None
+        self._listener = None
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address ``host`` resolves to (as asyncio's create_server)."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, addr in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(addr)
+            sock.listen(1024)
+            if port == 0:  # every address on the one port the first bind picked
+                port = sock.getsockname()[1]
+                break
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets

@@ -14,8 +14,6 @@ import json
 import sys
 from typing import Any
 
-from iso8583.acquirer.codes import response_text
-from terminal.config import TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.core.money import parse_amount
 from terminal.core.qr import (
@@ -25,7 +23,6 @@ from terminal.core.qr import (
     parse_payment_code,
     render_qr,
 )
-from terminal.core.qr.order import mpm_payload
 from terminal.core.receipts import Currency
 from terminal.core.testcards import CARDS
 from terminal.core.tracks import parse_swipe
@@ -81,6 +78,8 @@ def _emit(data: dict[str, Any] | list[Any], as_json: bool, lines: list[str]) -> 
 
 @_guard
 def cmd_cards(args: argparse.Namespace) -> int:
+    from iso8583.acquirer.codes import response_text  # here: only `cards` needs the host codes
+
     rows = [
         {
             "name": c.name,
@@ -168,6 +167,9 @@ def _cpm(code: CpmPayload) -> dict[str, Any]:
 
 @_guard
 def cmd_qr_mpm(args: argparse.Namespace) -> int:
+    from terminal.core.config import TerminalConfig  # here: keys and framing, for mpm only
+    from terminal.core.qr.order import mpm_payload
+
     config = TerminalConfig()
     amount = parse_amount(args.amount, Currency.lookup(config.currency).exponent)
     payload = mpm_payload(config, amount, args.ref)

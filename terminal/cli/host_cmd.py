@@ -13,11 +13,18 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 from iso8583 import Iso8583Error
 from iso8583.acquirer.security import TEST_TMK
 from iso8583.errors import CryptoError
 from iso8583.host import HostEngine, HostServer, RulesError, default_rules, load_rules
+from iso8583.host.engine import DEFAULT_MAX_TERMINALS
+from iso8583.host.rules import HostError
+from iso8583.host.server import DEFAULT_IDLE_TIMEOUT
+from iso8583.host.state import HostStateStore
+from iso8583.host.tls import TlsConfigError, server_tls_context
 from iso8583.keys import Key, KeyAlgorithm
 from terminal.cli.iso8583_cmds import resolve_spec
 
@@ -52,6 +59,41 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="terminal master key as 32 or 48 hex digits (default: the published test TMK)",
     )
     p.add_argument("--log-level", default="info", choices=_LOG_LEVELS, help="stderr log level")
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="SQLite file keeping ledger, batches, keys and RRNs across restarts "
+        "(default: in memory)",
+    )
+    p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate (chain)")
+    p.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca",
+        metavar="PEM",
+        help="require client certificates issued by this CA (mutual TLS)",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection that sends no complete frame for this long "
+        f"(default {DEFAULT_IDLE_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="connections served at once; beyond, the idlest is closed "
+        "(default: from the file-descriptor limit)",
+    )
+    p.add_argument(
+        "--max-terminals",
+        type=int,
+        default=DEFAULT_MAX_TERMINALS,
+        metavar="N",
+        help=f"terminals whose working keys are kept (default {DEFAULT_MAX_TERMINALS})",
+    )
     p.set_defaults(func=cmd_host)
 
 
@@ -74,28 +116,57 @@ def cmd_host(args: argparse.Namespace) -> int:
         tmk = Key.from_hex(args.tmk, KeyAlgorithm.TDES) if args.tmk else TEST_TMK
     except CryptoError as exc:  # the message never contains key material
         return _error(f"--tmk: {exc}")
+    problem = _check_limits(args)
+    if problem:
+        return _error(problem)
+    try:
+        ssl_context = server_tls_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+    except TlsConfigError as exc:
+        return _error(str(exc))
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    engine = HostEngine(spec, rules, tmk=tmk)
+    engine = HostEngine(spec, rules, tmk=tmk, max_terminals=args.max_terminals)
+    if args.state:
+        try:
+            store = HostStateStore(Path(args.state), spec.name)
+            engine.attach(store)
+        except HostError as exc:
+            return _error(f"--state: {exc}")
+    options = {
+        "ssl_context": ssl_context,
+        "idle_timeout": args.idle_timeout,
+        "max_connections": args.max_connections,
+    }
     try:
-        return asyncio.run(_serve(engine, host, port))
+        return asyncio.run(_serve(engine, host, port, options))
     except OSError as exc:
         print(f"error: cannot listen on {args.listen}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_RUNTIME
 
 
-async def _serve(engine: HostEngine, host: str, port: int) -> int:
-    server = HostServer(engine)
+def _check_limits(args: argparse.Namespace) -> str | None:
+    if not 0.1 <= args.idle_timeout <= 86_400:
+        return f"--idle-timeout must be 0.1 to 86400 seconds, got {args.idle_timeout:g}"
+    if args.max_connections is not None and not 1 <= args.max_connections <= 100_000:
+        return f"--max-connections must be 1 to 100000, got {args.max_connections}"
+    if not 1 <= args.max_terminals <= 10_000_000:
+        return f"--max-terminals must be 1 to 10000000, got {args.max_terminals}"
+    return None
+
+
+async def _serve(engine: HostEngine, host: str, port: int, options: dict[str, Any]) -> int:
+    server = HostServer(engine, **options)
     bound_host, bound_port = await server.start(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    print(f"listening on {shown}:{bound_port} (spec {engine.spec.name})", flush=True)
+    tls = ", TLS" if options.get("ssl_context") is not None else ""
+    print(f"listening on {shown}:{bound_port} (spec {engine.spec.name}{tls})", flush=True)
     try:
         await stop.wait()
     finally:

@@ -89,6 +89,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     show = cmds.add_parser("show", parents=[common, target], help="one entry and its receipt")
     show.set_defaults(func=_guarded(cmd_show))
 
+    changes = cmds.add_parser(
+        "changes", parents=[common], help="entries created or changed after a cursor (follow)"
+    )
+    changes.add_argument("--since", default="0", help="cursor from the last call (default 0)")
+    changes.add_argument("--limit", default=str(_DEFAULT_LIMIT), help="at most this many")
+    changes.set_defaults(func=_guarded(cmd_changes))
+
     rep = cmds.add_parser(
         "reprint", parents=[common, target], help="print a DUPLICATE of an entry's receipt"
     )
@@ -301,11 +308,16 @@ def cmd_reprint(args: argparse.Namespace) -> int:
         raise _BadArgs(f"--copy {args.copy!r}: expected merchant or customer")
     capture = _Capture() if args.json and args.printer == "stdout" else None
     printer = capture or open_printer(args.printer)
-    with _open(args) as store:
-        entry = _resolve(store, args)
-        _receipt(entry)  # no receipt: exit 1 before a copy is recorded
-        receipts = ReceiptService(store.journal, printer, width=width)
-        outcome = receipts.reprint(entry.id or 0, args.copy)
+    try:
+        with _open(args) as store:
+            entry = _resolve(store, args)
+            _receipt(entry)  # no receipt: exit 1 before a copy is recorded
+            receipts = ReceiptService(store.journal, printer, width=width)
+            outcome = receipts.reprint(entry.id or 0, args.copy)
+    finally:
+        stop = getattr(printer, "stop", None)  # a serial printer holds its port open
+        if stop is not None:
+            stop()
     if not outcome.printed:
         raise PrinterError(outcome.reason, printer=outcome.printer)
     if capture is not None and capture.job is not None:
@@ -319,4 +331,20 @@ def cmd_reprint(args: argparse.Namespace) -> int:
             "text": render_text(receipt, width),
         }
         print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """What changed after ``--since`` (the journal feed): new entries, new states, print
+    statuses. Prints the cursor to pass next time (JSON: ``{"entries": [...], "cursor": N}``)."""
+    cursor = 0 if args.since == "0" else _positive("--since", args.since)
+    with _open(args) as store:
+        entries, cursor = store.journal.changes_since(cursor, _positive("--limit", args.limit))
+    if args.json:
+        body = {"entries": [entry_json(e) for e in entries], "cursor": cursor}
+        print(json.dumps(body, ensure_ascii=False))
+        return 0
+    if entries:
+        print(_table(entries))
+    print(f"cursor {cursor}", file=sys.stderr)
     return 0

@@ -43,6 +43,9 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "devsim": Command(
+        "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
+    ),
     "agent": Command("terminal.cli.agent_cmd", "a headless terminal with its TMS agent"),
     "repair": Command("terminal.cli.agent_cmd", "send a repair request to the TMS"),
     "fleet": Command(

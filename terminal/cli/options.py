@@ -24,4 +24,16 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     p.add_argument("--data-dir", help="terminal data directory (default: per-user data dir)")
     p.add_argument("--theme", choices=THEMES, default="dark", help="colour theme")
+    p.add_argument(
+        "--reader",
+        metavar="URL",
+        help="magnetic-stripe reader (pyserial URL: /dev/ttyUSB0?baudrate=9600, /dev/pts/N, "
+        "socket://HOST:PORT, rfc2217://HOST:PORT)",
+    )
+    p.add_argument(
+        "--printer",
+        metavar="URL",
+        help="ESC/POS receipt printer (pyserial URL, or file:PATH); default: the screen's pane",
+    )
+    p.add_argument("--scanner", metavar="URL", help="QR / barcode scanner (pyserial URL)")
     add_agent_options(p, embedded_default=True)

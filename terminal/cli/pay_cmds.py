@@ -37,6 +37,13 @@ from typing import Any
 
 from iso8583 import Iso8583Error
 from terminal.cli.agent_options import add_agent_options, attach_agent, wants_agent
+from terminal.cli.devices_opts import (
+    AttachedDevices,
+    add_input_device_options,
+    open_devices,
+    wait_for_card,
+    wait_for_code,
+)
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.config import TerminalConfig
 from terminal.core.errors import InvalidEndpointError, LinkError, PrinterError, TerminalError
@@ -64,7 +71,7 @@ EXIT_DECLINED = 1
 EXIT_BAD_INPUT = 2
 EXIT_HOST = 3
 
-_Op = Callable[[EngineHandle, QrCustomer], Awaitable[TxnResult]]
+_Op = Callable[[EngineHandle, QrCustomer, AttachedDevices], Awaitable[TxnResult]]
 
 
 class _Usage(InputError):
@@ -80,10 +87,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     common.add_argument("--data-dir", help="terminal data directory (default: per-user)")
     common.add_argument("--json", action="store_true", help="print one JSON object")
-    common.add_argument("--timeout", type=float, help="seconds to wait for each answer")
+    common.add_argument(
+        "--timeout", type=float, help="seconds to wait for each answer (and for a swipe/scan)"
+    )
     common.add_argument(
         "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
     )
+    add_input_device_options(common)
     add_agent_options(common, embedded_default=False)
     common.add_argument(
         "--tms-flush",
@@ -128,7 +138,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         op = ops.add_parser(name, parents=parents, help=text, description=text)
         op.set_defaults(func=cmd_pay)
         if name == "qr-cpm":
-            op.add_argument("--code", required=True, help="payment code as scanned")
+            op.add_argument("--code", help="payment code as scanned (or scan it: --scanner)")
         if name == "qr-mpm":
             op.add_argument("--render", action="store_true", help="draw the QR with half blocks")
             op.add_argument(
@@ -184,8 +194,11 @@ def _card(args: argparse.Namespace, *, required: bool = True) -> CardInput | Non
         if not args.expiry:
             raise _Usage("--pan needs --expiry YYMM")
         return CardInput.manual(args.pan, args.expiry)
-    if required:
-        raise _Usage("give a card: --card NAME, --track2 T, --track DATA or --pan P --expiry YYMM")
+    if required and not getattr(args, "reader", None):
+        raise _Usage(
+            "give a card: --card NAME, --track2 T, --track DATA, --pan P --expiry YYMM, "
+            "or swipe it on --reader URL"
+        )
     return None
 
 
@@ -211,13 +224,13 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
     pin = getattr(args, "pin", None)
     if name in ("sale", "preauth"):
         amount, card = _amount(args), _card(args)
-        assert card is not None
         method = "sale" if name == "sale" else "preauth"
-        return lambda t, c: getattr(t, method)(amount, card, pin)
+        return lambda t, c, d: _with_card(
+            args, d, card, lambda k: getattr(t, method)(amount, k, pin)
+        )
     if name == "balance":
         card = _card(args)
-        assert card is not None
-        return lambda t, c: t.balance(card, pin)
+        return lambda t, c, d: _with_card(args, d, card, lambda k: t.balance(k, pin))
     if name in ("void", "completion", "refund"):
         ref = _ref(args)
         amount = _amount(args) if name != "void" else 0
@@ -225,21 +238,44 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
             card = _card(args, required=False)
             if card is None:
                 raise _Usage("refund needs --stan/--rrn/--id or a card")
-            return lambda t, c: t.refund(card, amount)
+            return lambda t, c, d: t.refund(card, amount)
         if ref is None:
             raise _Usage(f"{name} needs --stan N, --rrn R or --id JOURNAL_ID")
         if name == "void":
-            return lambda t, c: t.void(ref)
+            return lambda t, c, d: t.void(ref)
         if name == "refund":
-            return lambda t, c: t.refund(ref, amount)
-        return lambda t, c: t.completion(ref, amount)
+            return lambda t, c, d: t.refund(ref, amount)
+        return lambda t, c, d: t.completion(ref, amount)
     if name == "qr-cpm":
         amount = _amount(args)
-        return lambda t, c: t.qr_cpm(amount, args.code)
+        if not args.code and not args.scanner:
+            raise _Usage("qr-cpm needs --code CODE, or --scanner URL to scan it")
+        return lambda t, c, d: _with_code(args, d, lambda code: t.qr_cpm(amount, code))
     if name == "qr-mpm":
         amount = _amount(args)
-        return lambda t, c: _qr_mpm(t, c, amount, args)
-    return lambda t, c: getattr(t, name)()  # settle, signon, echo
+        return lambda t, c, d: _qr_mpm(t, c, amount, args)
+    return lambda t, c, d: getattr(t, name)()  # settle, signon, echo
+
+
+async def _with_card(
+    args: argparse.Namespace,
+    devices: AttachedDevices,
+    card: CardInput | None,
+    run: Callable[[CardInput], Awaitable[TxnResult]],
+) -> TxnResult:
+    """``run`` with the given card, or with the next swipe on the attached reader."""
+    if card is None:
+        card = await wait_for_card(args, devices)
+    return await run(card)
+
+
+async def _with_code(
+    args: argparse.Namespace,
+    devices: AttachedDevices,
+    run: Callable[[str], Awaitable[TxnResult]],
+) -> TxnResult:
+    code = args.code or await wait_for_code(args, devices)
+    return await run(code)
 
 
 async def _qr_mpm(
@@ -293,23 +329,26 @@ class _JsonSlip:
         """Nothing to do here: the command writes the slip inside its JSON object."""
 
 
-def _printer(args: argparse.Namespace) -> ReceiptPrinter:
+def _printer(args: argparse.Namespace, publish: Callable[[Any], None]) -> ReceiptPrinter:
     if args.printer == "stdout" and args.json:
         return _JsonSlip()
-    return open_printer(args.printer)
+    return open_printer(args.printer, publish=publish)
 
 
 async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    printer = _printer(args)  # a bad --printer fails before anything is sent
+    devices = open_devices(args)  # a bad device URL fails before anything is sent
+    printer = devices.printer = _printer(args, devices.emit)
     async with _host(args, config, spec, data_dir) as live:
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+        devices.attach_to(runtime)
         if wants_agent(args, embedded_default=False):
             attach_agent(args, runtime, data_dir, args.broker_url, flush_timeout=args.tms_flush)
         try:
-            await runtime.start()
-            result = await op(runtime.engine, QrCustomer(live, spec))
-            _print(result, args.json, runtime)
+            with devices:
+                await runtime.start()
+                result = await op(runtime.engine, QrCustomer(live, spec), devices)
+                _print(result, args.json, runtime)
         finally:
             await runtime.stop()
             runtime.close()

@@ -28,6 +28,7 @@ from terminal.cli.options import add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
+from terminal.devices.attached import AttachedDevices
 from terminal.engine.service import TerminalService
 from terminal.runtime import TerminalRuntime
 from terminal.simulation import QrCustomer
@@ -66,9 +67,14 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        reader: str | None = None,
+        printer: str | None = None,
+        scanner: str | None = None,
         agent_args: argparse.Namespace | None = None,
     ) -> None:
         self._host = host
+        self._device_urls = {"reader": reader, "printer": printer, "scanner": scanner}
+        self.devices: AttachedDevices | None = None
         self._spec_name = spec
         self._data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self._config = config or TerminalConfig()
@@ -102,11 +108,19 @@ class TuiRuntime:
                 label = url
             config = self._config.with_(host=url, spec=spec.name)
             printer = PanePrinter()
+            urls = self._device_urls
+            devices = AttachedDevices.from_urls(  # bad URLs fail here, before anything opens
+                reader=urls["reader"], printer=urls["printer"], scanner=urls["scanner"]
+            )
             runtime = TerminalRuntime(
                 config, data_dir=self._data_dir, spec=spec, printer=printer, clock=self._clock
             )
             printer.publish = runtime.bus.publish
             self.runtime = runtime
+            if devices.all:
+                devices.attach_to(runtime)  # a --printer replaces the pane printer
+                devices.start()
+                self.devices = devices
             panel = self._attach_agent(runtime, config)
         except BaseException:
             self.close()
@@ -122,6 +136,8 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            current_config=lambda: runtime.config,
+            devices=self.devices,
             agent=panel,
         )
         return self.services
@@ -144,6 +160,9 @@ class TuiRuntime:
         return AgentPanel(agent, self.tms)
 
     def close(self) -> None:
+        if self.devices is not None:
+            self.devices.stop()
+            self.devices = None
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
@@ -184,6 +203,9 @@ def run_tui(args: argparse.Namespace) -> int:
         host=getattr(args, "host", None),
         spec=getattr(args, "spec", None) or "iso87ascii",
         data_dir=getattr(args, "data_dir", None),
+        reader=getattr(args, "reader", None),
+        printer=getattr(args, "printer", None),
+        scanner=getattr(args, "scanner", None),
         agent_args=args,
     )
     try:

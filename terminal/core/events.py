@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 
 __all__ = [
     "Connecting",
@@ -101,7 +101,7 @@ class LinkStateChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class Sent(Event):
-    kind: Kind
+    kind: TxnKind
     stan: str
     mti: str
 
@@ -110,14 +110,14 @@ class Sent(Event):
 class Waiting(Event):
     """A request is out; the answer is due within ``timeout`` seconds."""
 
-    kind: Kind
+    kind: TxnKind
     stan: str
     timeout: float
 
 
 @dataclass(frozen=True, slots=True)
 class Received(Event):
-    kind: Kind
+    kind: TxnKind
     stan: str
     response_code: str
 
@@ -168,7 +168,7 @@ class TxnFinished(Event):
     """An operation ended; ``error`` is set when it raised instead of returning a result."""
 
     operation: str
-    kind: Kind | None = None
+    kind: TxnKind | None = None
     approved: bool = False
     response_code: str = ""
     journal_id: int | None = None

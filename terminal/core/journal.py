@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from iso8583.acquirer.model import Kind, Totals
+from iso8583.acquirer.model import Totals, TxnKind
 from terminal.core.errors import TerminalError
 from terminal.core.money import format_amount
 from terminal.core.receipts import Currency
@@ -69,7 +69,7 @@ class ReceiptCopyRecord:
 class JournalEntry:
     """A transaction as the journal keeps it. ``id`` is assigned by the store."""
 
-    kind: Kind
+    kind: TxnKind
     state: TxnState
     stan: str
     batch: str
@@ -112,7 +112,7 @@ class JournalQuery:
     stan: str | None = None
     rrn: str | None = None
     states: Sequence[TxnState] = ()
-    kinds: Sequence[Kind] = ()
+    kinds: Sequence[TxnKind] = ()
     unprinted_only: bool = False
     limit: int = 100
 
@@ -136,12 +136,12 @@ def batch_totals(entries: Sequence[JournalEntry]) -> Totals:
         for e in entries
         if e.state is TxnState.APPROVED
         and e.amount is not None
-        and e.kind in (Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER)
+        and e.kind in (TxnKind.SALE, TxnKind.COMPLETION, TxnKind.QR_PAY, TxnKind.QR_ORDER)
     ]
     credits = [
         e
         for e in entries
-        if e.state is TxnState.APPROVED and e.amount is not None and e.kind is Kind.REFUND
+        if e.state is TxnState.APPROVED and e.amount is not None and e.kind is TxnKind.REFUND
     ]
     return Totals(
         debit_count=len(debits),

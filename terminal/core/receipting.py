@@ -84,8 +84,11 @@ class ReceiptService:
         """Print the original ``copy`` of an entry's receipt (again, if it failed before)."""
         wanted = _copy(copy)
         with self._lock:
-            receipt = self._receipt(self.journal.get(journal_id), wanted)
-            return self._run(journal_id, receipt, wanted, duplicate=False)
+            entry = self.journal.get(journal_id)
+            receipt = self._receipt(entry, wanted)
+            latest = [c for c in entry.copies if c.copy == _name(wanted) and not c.duplicate]
+            pending = bool(latest) and latest[-1].status is PrintStatus.PENDING
+            return self._run(journal_id, receipt, wanted, duplicate=False, pending=pending)
 
     def reprint(self, journal_id: int, copy: Copy | str = Copy.CUSTOMER) -> CopyOutcome:
         """Print a DUPLICATE of ``copy``: always a new copy record, whatever came before."""
@@ -93,12 +96,11 @@ class ReceiptService:
         with self._lock:
             receipt = self._receipt(self.journal.get(journal_id), wanted)
             reprinted_at = self._reprint_time(receipt)
-            self.journal.add_copy(
+            self.journal.add_copy(  # a new copy, pending before the printer runs
                 journal_id, ReceiptCopyRecord(_name(wanted), PrintStatus.PENDING, duplicate=True)
             )
-            return self._run(
-                journal_id, receipt.as_duplicate(reprinted_at), wanted, duplicate=True
-            )
+            duplicate = receipt.as_duplicate(reprinted_at)
+            return self._run(journal_id, duplicate, wanted, duplicate=True, pending=True)
 
     def print_pending(self, journal_id: int) -> list[CopyOutcome]:
         """Print every original copy of an entry still pending (what the engine left for the
@@ -137,11 +139,14 @@ class ReceiptService:
         return max(now.replace(microsecond=0), receipt.timestamp)
 
     def _run(
-        self, journal_id: int, receipt: Receipt, copy: Copy, *, duplicate: bool
+        self, journal_id: int, receipt: Receipt, copy: Copy, *, duplicate: bool, pending: bool
     ) -> CopyOutcome:
+        """Print one copy; ``pending``: the journal already says so (the engine wrote it
+        when the transaction finished), else it is written first."""
         name, printer = _name(copy), self.printer
-        pending = ReceiptCopyRecord(name, PrintStatus.PENDING, duplicate=duplicate)
-        self.journal.set_copy_status(journal_id, pending)  # pending before the printer runs
+        record = ReceiptCopyRecord(name, PrintStatus.PENDING, duplicate=duplicate)
+        if not pending:
+            self.journal.set_copy_status(journal_id, record)  # pending before printing
         job = PrintJob(journal_id, receipt, copy, duplicate=duplicate, width=self.width)
         try:
             printer.print_job(job)
@@ -150,11 +155,11 @@ class ReceiptService:
         except Exception as exc:  # a printer driver bug must not lose the copy's status
             reason = f"printer fault: {exc}"
         else:
-            done = replace(pending, status=PrintStatus.PRINTED, printed_at=self._clock())
+            done = replace(record, status=PrintStatus.PRINTED, printed_at=self._clock())
             self.journal.set_copy_status(journal_id, done)
             self._publish(ReceiptCopyPrinted(journal_id, name, duplicate, printer.name))
             return CopyOutcome(journal_id, copy, duplicate, True, printer=printer.name)
-        failed = replace(pending, status=PrintStatus.FAILED, error=reason[:200])
+        failed = replace(record, status=PrintStatus.FAILED, error=reason[:200])
         self.journal.set_copy_status(journal_id, failed)
         self._publish(ReceiptCopyFailed(journal_id, name, duplicate, printer.name, reason))
         return CopyOutcome(journal_id, copy, duplicate, False, reason, printer.name)

@@ -41,6 +41,7 @@ __all__ = [
     "parse_swipe",
     "parse_track1",
     "parse_track2",
+    "parse_track2_equivalent",
 ]
 
 TRACK1_MAX_LENGTH = 79
@@ -217,6 +218,11 @@ class Track2:
         data = f"{_SS2}{self.for_iso8583()}{_ES}"
         return data + compute_lrc(data, track=2) if with_lrc else data
 
+    def equivalent_data(self) -> bytes:
+        """EMV track 2 equivalent data (tag 57): BCD nibbles, ``D`` separator, ``F`` pad."""
+        nibbles = f"{self.pan}D{self.expiry.yymm}{self.service_code.code}{self.discretionary}"
+        return bytes.fromhex(nibbles + "F" * (len(nibbles) % 2))
+
     @property
     def masked_pan(self) -> str:
         return masked_pan(self.pan)
@@ -343,6 +349,16 @@ def parse_track2(raw: str) -> Track2:
     result = Track2(pan, expiry, service_code, disc)
     _check_lrc(raw, frame, 2)
     return result
+
+
+def parse_track2_equivalent(data: bytes) -> Track2:
+    """Parse EMV track 2 equivalent data (tag 57, as in a CPM QR code or field 55)."""
+    nibbles = data.hex().upper()
+    if nibbles.endswith("F"):
+        nibbles = nibbles[:-1]
+    if "F" in nibbles:
+        raise CardDataError("pad nibble F before the end", offset=nibbles.index("F"), track=2)
+    return parse_track2(nibbles)
 
 
 def build_track1(

@@ -28,7 +28,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Protocol
 
-from iso8583.acquirer.model import Kind, Original, Request, Totals
+from iso8583.acquirer.model import Original, Request, Totals, TxnKind
 from terminal.core.config import TerminalConfig
 from terminal.core.errors import TerminalError
 from terminal.core.journal import JournalEntry, TxnState
@@ -176,7 +176,7 @@ class CardData(Protocol):
 
 
 def build_request(
-    kind: Kind,
+    kind: TxnKind,
     config: TerminalConfig,
     *,
     stan: str,
@@ -193,7 +193,7 @@ def build_request(
     """A request of ``kind`` from this terminal. Track 2 is sent for a swipe, PAN and expiry
     for a manual entry (a swipe also carries the PAN so every dialect can route it)."""
     if amount is not None:
-        check_amount(amount, allow_zero=kind is Kind.BALANCE)
+        check_amount(amount, allow_zero=kind is TxnKind.BALANCE)
     entry = "000"
     pan = expiry = track2 = None
     if card is not None:
@@ -202,7 +202,7 @@ def build_request(
         )
         pan, track2 = card.pan, card.track2
         expiry = card.expiry_yymm if track2 is None else None
-    elif kind in (Kind.QR_ORDER, Kind.QR_PAY, Kind.QR_QUERY):
+    elif kind in (TxnKind.QR_ORDER, TxnKind.QR_PAY, TxnKind.QR_QUERY):
         entry = config.qr_entry_mode + "2"
     elif original is not None:
         entry = "012"  # a referenced void/refund/completion: keyed by the merchant
@@ -244,10 +244,10 @@ def original_of(request: Request, *, rrn: str = "", auth_code: str = "") -> Orig
 def build_reversal(request: Request, *, repeat: bool = False) -> Request:
     """The reversal of ``request``: its STAN and time, its original data, and no card data
     (it is persisted in store-and-forward, where PAN, track and PIN block must never go)."""
-    original = request.original if request.kind is Kind.REVERSAL else original_of(request)
+    original = request.original if request.kind is TxnKind.REVERSAL else original_of(request)
     assert original is not None  # a REVERSAL request always carries its original
     return Request(
-        kind=Kind.REVERSAL,
+        kind=TxnKind.REVERSAL,
         stan=original.stan,
         local_time=original.local_time,
         terminal_id=request.terminal_id,
@@ -265,14 +265,14 @@ def build_reversal(request: Request, *, repeat: bool = False) -> Request:
 # --- receipts -----------------------------------------------------------------------------
 
 _RECEIPT_KIND = {
-    Kind.SALE: ReceiptKind.SALE,
-    Kind.VOID: ReceiptKind.VOID,
-    Kind.REFUND: ReceiptKind.REFUND,
-    Kind.PREAUTH: ReceiptKind.PREAUTH,
-    Kind.COMPLETION: ReceiptKind.COMPLETION,
-    Kind.BALANCE: ReceiptKind.BALANCE,
-    Kind.QR_ORDER: ReceiptKind.QR_SALE,
-    Kind.QR_PAY: ReceiptKind.QR_SALE,
+    TxnKind.SALE: ReceiptKind.SALE,
+    TxnKind.VOID: ReceiptKind.VOID,
+    TxnKind.REFUND: ReceiptKind.REFUND,
+    TxnKind.PREAUTH: ReceiptKind.PREAUTH,
+    TxnKind.COMPLETION: ReceiptKind.COMPLETION,
+    TxnKind.BALANCE: ReceiptKind.BALANCE,
+    TxnKind.QR_ORDER: ReceiptKind.QR_SALE,
+    TxnKind.QR_PAY: ReceiptKind.QR_SALE,
 }
 _QR_KINDS = {ReceiptKind.VOID: ReceiptKind.QR_VOID, ReceiptKind.REFUND: ReceiptKind.QR_REFUND}
 
@@ -295,7 +295,7 @@ def build_receipt(
     kind = _RECEIPT_KIND.get(entry.kind)
     if kind is None:
         raise TerminalError(f"no receipt for a {entry.kind.value} transaction")
-    qr_original = original is not None and original.kind in (Kind.QR_ORDER, Kind.QR_PAY)
+    qr_original = original is not None and original.kind in (TxnKind.QR_ORDER, TxnKind.QR_PAY)
     if qr_original or (entry.qr_ref and kind in _QR_KINDS):
         kind = _QR_KINDS.get(kind, kind)
     approved = entry.state in (TxnState.APPROVED, TxnState.VOIDED)

@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from terminal.core.errors import TerminalError
+from terminal.core.events import Event
 from terminal.core.ports import ReceiptPrinter
 from terminal.devices.emulated import FilePrinter, NoPrinter, PanePrinter, StreamPrinter
 
@@ -22,15 +25,20 @@ __all__ = [
 ]
 
 #: What ``--printer`` accepts, for help texts.
-PRINTER_URLS = "stdout, file:PATH (ESC/POS bytes), text:PATH (plain text) or none"
+PRINTER_URLS = (
+    "an ESC/POS printer's pyserial URL (/dev/ttyUSB0?baudrate=19200, /dev/pts/N, "
+    "socket://HOST:PORT, rfc2217://HOST:PORT), stdout, file:PATH (ESC/POS bytes), "
+    "text:PATH (plain text) or none"
+)
 
 
 class PrinterUrlError(TerminalError, ValueError):
     """A printer URL that names no printer we know."""
 
 
-def open_printer(url: str) -> ReceiptPrinter:
-    """The printer a URL names (see :data:`PRINTER_URLS`)."""
+def open_printer(url: str, *, publish: Callable[[Event], None] | None = None) -> ReceiptPrinter:
+    """The printer a URL names (see :data:`PRINTER_URLS`); a serial printer reports its
+    device events (paper out, offline, recovered) to ``publish``."""
     scheme, sep, rest = url.partition(":")
     if url == "stdout":
         return StreamPrinter()
@@ -40,4 +48,13 @@ def open_printer(url: str) -> ReceiptPrinter:
         return FilePrinter(rest)
     if sep and scheme == "text" and rest:
         return FilePrinter(rest, text=True, name=url)
+    if _is_serial(url):
+        from terminal.devices.serial_printer import EscPosSerialPrinter  # pyserial: on demand
+
+        return EscPosSerialPrinter(url, emit=publish or (lambda _e: None))
     raise PrinterUrlError(f"printer {url!r}: expected {PRINTER_URLS}")
+
+
+def _is_serial(url: str) -> bool:
+    """A path to a device (``/dev/...``, ``COM3``) or a pyserial URL scheme."""
+    return url.startswith(("/", "./", "COM", "loop://", "socket://", "rfc2217://", "spy://"))

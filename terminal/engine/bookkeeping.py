@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from iso8583.acquirer.codes import response_text
-from iso8583.acquirer.model import Kind, Request, Response
+from iso8583.acquirer.model import Request, Response, TxnKind
 from terminal.config import TerminalConfig
 from terminal.core.errors import LinkError
 from terminal.core.events import (
@@ -144,7 +144,7 @@ class Bookkeeper:
             pin_verified=draft.pin_verified,
             receipt=merchant.to_dict(),
         )
-        if response.approved and entry.kind is Kind.VOID and original is not None:
+        if response.approved and entry.kind is TxnKind.VOID and original is not None:
             self.advance(original.id or 0, TxnEvent.VOIDED)
         if saf_id is not None:
             self.saf.done(saf_id)
@@ -213,7 +213,7 @@ class Bookkeeper:
             self.advance(entry.id or 0, TxnEvent.REVERSAL_ACKED)
         except IllegalTransitionError:
             _LOG.warning("journal %s: reversal acked in state %s", entry.id, entry.state.value)
-        if entry.kind is Kind.VOID and entry.original_id is not None:
+        if entry.kind is TxnKind.VOID and entry.original_id is not None:
             original = self.journal.get(entry.original_id)
             if original.state is TxnState.VOIDED:
                 self.advance(original.id or 0, TxnEvent.VOID_REVERSED)

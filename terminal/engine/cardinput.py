@@ -22,9 +22,10 @@ from terminal.core.cards import (
     swipe_decision,
     validate_pan,
 )
+from terminal.core.reader_text import KeyedCard, parse_card_text
 from terminal.core.receipts import EntryMode
 from terminal.core.testcards import get_card
-from terminal.core.tracks import Track2, parse_swipe, parse_track2
+from terminal.core.tracks import Swipe, Track2, parse_swipe, parse_track2
 from terminal.engine.errors import ChipRequiredError
 
 __all__ = ["CardInput", "CardRead", "CardSource"]
@@ -99,7 +100,19 @@ class CardInput:
     @classmethod
     def swipe(cls, raw: str, *, chip_failed: bool = False) -> CardInput:
         """Reader output (tracks 1 and/or 2, sentinels, STX/ETX, failure markers)."""
-        swiped = parse_swipe(raw)
+        return cls.from_swipe(parse_swipe(raw), chip_failed=chip_failed)
+
+    @classmethod
+    def from_text(cls, text: str, *, chip_failed: bool = False) -> CardInput:
+        """What a tester pastes: reader output, a track 2, or ``PAN YYMM`` keyed in."""
+        card = parse_card_text(text)
+        if isinstance(card, KeyedCard):
+            return cls.manual(card.pan, card.expiry)
+        return cls.from_swipe(card, chip_failed=chip_failed)
+
+    @classmethod
+    def from_swipe(cls, swiped: Swipe, *, chip_failed: bool = False) -> CardInput:
+        """A swipe already parsed (by a serial reader's stream parser, for example)."""
         return cls(
             CardSource.SWIPE,
             swiped.pan,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.errors import NotFoundError
 from terminal.core.journal import JournalEntry, JournalQuery, TxnState
 from terminal.core.ports import Counters, JournalStore
@@ -24,7 +24,7 @@ from terminal.engine.results import TxnRef
 __all__ = ["DEBITS", "as_ref", "checked_pin", "counted", "find_original"]
 
 #: Approved kinds that move money to the merchant: what a void or refund may point at.
-DEBITS = (Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER)
+DEBITS = (TxnKind.SALE, TxnKind.COMPLETION, TxnKind.QR_PAY, TxnKind.QR_ORDER)
 
 
 def as_ref(ref: TxnRef | int) -> TxnRef:
@@ -46,7 +46,7 @@ def find_original(
     journal: JournalStore,
     counters: Counters,
     ref: TxnRef,
-    kinds: Sequence[Kind],
+    kinds: Sequence[TxnKind],
     *,
     amount: int | None = None,
     for_void: bool = False,
@@ -84,5 +84,5 @@ def find_original(
 
 def counted(entries: Sequence[JournalEntry]) -> list[JournalEntry]:
     """The batch's approved debits and refunds: what settlement totals and uploads."""
-    kinds = (*DEBITS, Kind.REFUND)
+    kinds = (*DEBITS, TxnKind.REFUND)
     return [e for e in entries if e.state is TxnState.APPROVED and e.kind in kinds and e.amount]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.model import Request, TxnKind
 from iso8583.acquirer.security import WorkingKeys
 from terminal.core.errors import LinkTimeout
 from terminal.core.events import Event, QrPending
@@ -105,7 +105,7 @@ async def start_order(runner: Runner, service: OrderDesk, amount: int) -> MpmSes
 
     def build(_keys: WorkingKeys | None) -> Request:
         return build_request(
-            Kind.QR_ORDER, config, stan=stan, local_time=now, batch=batch, amount=amount, qr=ref
+            TxnKind.QR_ORDER, config, stan=stan, local_time=now, batch=batch, amount=amount, qr=ref
         )
 
     first = build(None)
@@ -130,9 +130,7 @@ async def start_order(runner: Runner, service: OrderDesk, amount: int) -> MpmSes
     return session
 
 
-async def poll_order(
-    runner: Runner, mpm: MpmSession, emit: Callable[[Event], None]
-) -> TxnResult:
+async def poll_order(runner: Runner, mpm: MpmSession, emit: Callable[[Event], None]) -> TxnResult:
     """QR_QUERY until a final answer; past ``qr_timeout`` the order is reversed."""
     assert mpm.journal_id is not None
     config, session = runner.config, runner.session
@@ -143,7 +141,7 @@ async def poll_order(
             await asyncio.sleep(min(config.qr_poll_interval, remaining))
             try:
                 response = await session.send(
-                    lambda _k: session.request(Kind.QR_QUERY, qr=mpm.order_ref)
+                    lambda _k: session.request(TxnKind.QR_QUERY, qr=mpm.order_ref)
                 )
             except NO_ANSWER:
                 continue  # a lost poll is not a lost payment: ask again

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iso8583.acquirer.model import Kind, Totals
+from iso8583.acquirer.model import Totals, TxnKind
 from terminal.core.journal import TxnState
 from terminal.engine.errors import InputError
 
@@ -25,7 +25,7 @@ class TxnResult:
     ``reversal_pending`` says whether a reversal still waits in store-and-forward.
     """
 
-    kind: Kind
+    kind: TxnKind
     approved: bool
     response_code: str = ""
     response_text: str = ""

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from iso8583.acquirer.codes import response_text
-from iso8583.acquirer.model import Kind, Request, Response
+from iso8583.acquirer.model import Request, Response, TxnKind
 from terminal.config import TerminalConfig
 from terminal.core.errors import ConnectError, LinkClosed, LinkError, LinkProtocolError
 from terminal.core.journal import JournalEntry, TxnState
@@ -158,7 +158,7 @@ class Runner:
             balance=response.balance,
         )
 
-    def plain(self, kind: Kind, response: Response) -> TxnResult:
+    def plain(self, kind: TxnKind, response: Response) -> TxnResult:
         """The result of a message with no journal entry (sign-on, echo, settlement)."""
         code = response.response_code
         return TxnResult(
@@ -199,5 +199,5 @@ class Runner:
             state=entry.state,
             error=error,
             batch=entry.batch,
-            order_ref=entry.qr_ref if entry.kind is Kind.QR_ORDER else "",
+            order_ref=entry.qr_ref if entry.kind is TxnKind.QR_ORDER else "",
         )

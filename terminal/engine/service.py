@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from iso8583 import get_spec
-from iso8583.acquirer.model import Kind, Original, Request
+from iso8583.acquirer.model import Original, Request, TxnKind
 from iso8583.acquirer.security import WorkingKeys
 from iso8583.pin import encrypt_pin_block
 from iso8583.spec import Spec
@@ -161,13 +161,13 @@ class TerminalService:
         async with self._operation(ready=False) as runner:
             response = await runner.session.signon()
             await runner.ready()
-            return runner.plain(Kind.SIGNON, response)
+            return runner.plain(TxnKind.SIGNON, response)
 
     async def echo(self) -> TxnResult:
         async with self._operation() as runner:
             session = runner.session
-            response = await session.send(lambda _k: session.request(Kind.ECHO), mac=False)
-            return runner.plain(Kind.ECHO, response)
+            response = await session.send(lambda _k: session.request(TxnKind.ECHO), mac=False)
+            return runner.plain(TxnKind.ECHO, response)
 
     async def deliver_pending(self) -> int:
         """Try to deliver every queued reversal now; return how many are still queued."""
@@ -181,16 +181,16 @@ class TerminalService:
 
     # --- card transactions ----------------------------------------------------------------
     async def sale(self, amount: int, card: CardInput, pin: str | None = None) -> TxnResult:
-        return await self._card(Kind.SALE, amount, card, pin)
+        return await self._card(TxnKind.SALE, amount, card, pin)
 
     async def preauth(self, amount: int, card: CardInput, pin: str | None = None) -> TxnResult:
-        return await self._card(Kind.PREAUTH, amount, card, pin)
+        return await self._card(TxnKind.PREAUTH, amount, card, pin)
 
     async def balance(self, card: CardInput, pin: str | None = None) -> TxnResult:
-        return await self._card(Kind.BALANCE, None, card, pin)
+        return await self._card(TxnKind.BALANCE, None, card, pin)
 
     async def _card(
-        self, kind: Kind, amount: int | None, card: CardInput, pin: str | None
+        self, kind: TxnKind, amount: int | None, card: CardInput, pin: str | None
     ) -> TxnResult:
         if amount is not None:
             check_amount(amount)
@@ -220,7 +220,7 @@ class TerminalService:
         self._original(ref, DEBITS, for_void=True)  # bad input fails before the host is tried
         async with self._operation() as runner:
             original = self._original(ref, DEBITS, for_void=True)
-            return await self._referenced(runner, Kind.VOID, original, original.amount)
+            return await self._referenced(runner, TxnKind.VOID, original, original.amount)
 
     async def refund(self, ref_or_card: TxnRef | int | CardInput, amount: int) -> TxnResult:
         """Refund (part of) an approved debit of any batch, or refund to a card."""
@@ -231,7 +231,7 @@ class TerminalService:
         self._original(ref, DEBITS, amount=amount)
         async with self._operation() as runner:
             original = self._original(ref, DEBITS, amount=amount)
-            return await self._referenced(runner, Kind.REFUND, original, amount)
+            return await self._referenced(runner, TxnKind.REFUND, original, amount)
 
     async def _card_refund(self, card: CardInput, amount: int) -> TxnResult:
         read = card.read(chip_capable=self.config.chip_capable)
@@ -240,7 +240,7 @@ class TerminalService:
 
             def build(_keys: WorkingKeys | None) -> Request:
                 return build_request(
-                    Kind.REFUND, self.config, stan=stan, local_time=now, batch=batch,
+                    TxnKind.REFUND, self.config, stan=stan, local_time=now, batch=batch,
                     amount=amount, card=read,
                 )  # fmt: skip
 
@@ -253,13 +253,13 @@ class TerminalService:
         """Complete an approved pre-authorisation for at most its amount."""
         check_amount(amount)
         ref = as_ref(ref)
-        self._original(ref, (Kind.PREAUTH,), amount=amount)
+        self._original(ref, (TxnKind.PREAUTH,), amount=amount)
         async with self._operation() as runner:
-            original = self._original(ref, (Kind.PREAUTH,), amount=amount)
-            return await self._referenced(runner, Kind.COMPLETION, original, amount)
+            original = self._original(ref, (TxnKind.PREAUTH,), amount=amount)
+            return await self._referenced(runner, TxnKind.COMPLETION, original, amount)
 
     async def _referenced(
-        self, runner: Runner, kind: Kind, original: JournalEntry, amount: int | None
+        self, runner: Runner, kind: TxnKind, original: JournalEntry, amount: int | None
     ) -> TxnResult:
         stan, invoice, batch, now = runner.numbers()
         reference = Original(
@@ -292,7 +292,7 @@ class TerminalService:
     def _original(
         self,
         ref: TxnRef,
-        kinds: tuple[Kind, ...],
+        kinds: tuple[TxnKind, ...],
         *,
         amount: int | None = None,
         for_void: bool = False,
@@ -316,7 +316,7 @@ class TerminalService:
 
             def build(_keys: WorkingKeys | None) -> Request:
                 return build_request(
-                    Kind.QR_PAY, self.config, stan=stan, local_time=now, batch=batch,
+                    TxnKind.QR_PAY, self.config, stan=stan, local_time=now, batch=batch,
                     amount=amount, qr=code.strip(),
                 )  # fmt: skip
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from iso8583.acquirer.model import Kind, Request, Response
+from iso8583.acquirer.model import Request, Response, TxnKind
 from iso8583.acquirer.security import WorkingKeys, open_session_keys
 from iso8583.errors import CryptoError
 from iso8583.spec import Spec
@@ -80,7 +80,7 @@ class HostSession:
     def now(self) -> datetime:
         return self._clock().replace(microsecond=0)
 
-    def request(self, kind: Kind, **values: Any) -> Request:
+    def request(self, kind: TxnKind, **values: Any) -> Request:
         """A request of ``kind`` with a fresh STAN, the open batch and the current time."""
         return build_request(
             kind,
@@ -104,7 +104,7 @@ class HostSession:
             return self.keys
 
     async def _signon(self) -> Response:
-        request = self.request(Kind.SIGNON)
+        request = self.request(TxnKind.SIGNON)
         response = await self.wire.exchange(
             request, mac_key=None, timeout=self.config.response_timeout
         )

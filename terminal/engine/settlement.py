@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from iso8583.acquirer.model import Kind, Original
+from iso8583.acquirer.model import Original, TxnKind
 from terminal.core.journal import batch_totals
 from terminal.engine.lookup import counted
 from terminal.engine.results import TxnResult
@@ -26,7 +26,7 @@ async def settle(runner: Runner) -> TxnResult:
     batch = store.counters.batch()
     entries = store.journal.batch_entries(batch)
     totals = batch_totals(entries)
-    response = await session.send(lambda _k: session.request(Kind.SETTLEMENT, totals=totals))
+    response = await session.send(lambda _k: session.request(TxnKind.SETTLEMENT, totals=totals))
     uploaded = 0
     if response.response_code == "95":
         for entry in counted(entries):
@@ -41,14 +41,14 @@ async def settle(runner: Runner) -> TxnResult:
             )
             await session.send(
                 lambda _k, o=original, a=entry.amount: session.request(
-                    Kind.BATCH_UPLOAD, amount=a, original=o
+                    TxnKind.BATCH_UPLOAD, amount=a, original=o
                 )
             )
             uploaded += 1
         response = await session.send(
-            lambda _k: session.request(Kind.SETTLEMENT, totals=totals, after_upload=True)
+            lambda _k: session.request(TxnKind.SETTLEMENT, totals=totals, after_upload=True)
         )
     if response.approved:
         store.counters.close_batch()
-    result = runner.plain(Kind.SETTLEMENT, response)
+    result = runner.plain(TxnKind.SETTLEMENT, response)
     return replace(result, batch=batch, totals=totals, uploaded=uploaded)

@@ -151,7 +151,8 @@ class HostLink:
                 f"no connection within {self.connect_timeout:g} s", endpoint=self.endpoint
             ) from exc
         except (OSError, ValueError) as exc:  # ssl.SSLError and CertificateError are OSErrors
-            raise ConnectError(_describe(exc), endpoint=self.endpoint) from exc
+            text = (_not_tls(exc) if ctx is not None else None) or _describe(exc)
+            raise ConnectError(text, endpoint=self.endpoint) from exc
         self._framer = StreamFramer(self.frame_format)
         self._frames.clear()
 
@@ -223,6 +224,20 @@ class HostLink:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _not_tls(exc: BaseException) -> str | None:
+    """The handshake met a peer that closed or answered in clear: it does not speak TLS."""
+    plain = isinstance(exc, ssl.SSLError) and exc.reason in (
+        "WRONG_VERSION_NUMBER",
+        "RECORD_LAYER_FAILURE",
+    )
+    if plain or isinstance(exc, ssl.SSLEOFError | ConnectionResetError | ConnectionAbortedError):
+        return (
+            "the host did not speak TLS (it closed the connection or answered in clear during "
+            "the TLS handshake): use tcp:// for a plain host"
+        )
+    return None
 
 
 def _describe(exc: BaseException) -> str:

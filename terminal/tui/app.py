@@ -194,6 +194,7 @@ class PosApp(App[None]):
             now=self.services.clock(),
             host=self.controller.link_state.value,
             paper_ok=self.controller.paper_ok,
+            printer=self.services.devices.printer_state if self.services.devices else "",
         )
 
     def refresh_status(self) -> None:

@@ -31,6 +31,8 @@ from terminal.core.events import (
     DeviceCondition,
     DeviceEvent,
     Event,
+    Lifecycle,
+    LifecyclePhase,
     LinkFailed,
     QrPending,
     ReceiptCopyFailed,
@@ -129,6 +131,7 @@ class PosController:
         self.last_receipt: ReceiptPrinted | None = None
         self._slips: dict[tuple[int, str, bool], str] = {}  # printed text, by copy
         self._slips_lock = threading.Lock()
+        self._restart_seen = False
         self._events = services.events.subscribe("tui", maxsize=_EVENT_QUEUE)
         services.printer.sink = self._slip
 
@@ -333,6 +336,9 @@ class PosController:
             detail = event.detail or event.condition.value.replace("_", " ")
             self.faults.append(f"{stamp} {verb}  {event.role.value}: {detail}")
             return
+        if isinstance(event, Lifecycle):
+            self._lifecycle(event)
+            return
         if isinstance(event, ReceiptCopyFailed):
             self._post(TxnProgress(f"Printer: {event.reason}, {event.copy} copy not printed"))
             return
@@ -345,6 +351,23 @@ class PosController:
             self._reversal = f"Reversal delivered (answer {event.response_code})"
             self._post(ReversalUpdate(event.journal_id, event.stan, self._reversal, True))
         self._post(TxnProgress(describe_event(event)))
+
+    def _lifecycle(self, event: Lifecycle) -> None:
+        """A restart (new parameters, a remote command, an update) shows, and its config
+        takes over what the screens show."""
+        if event.phase is LifecyclePhase.RESTARTING:
+            self._restart_seen = True
+            self._post(Notice("Terminal restarting (after the transaction in flight)"))
+            self._link(LinkState.UNKNOWN, "")
+        elif event.phase is LifecyclePhase.STARTED and self._restarting(event):
+            current = self.services.current_config
+            if current is not None:
+                self.services.config = current()
+            self._post(Notice(f"Terminal restarted: host {self.services.config.host}"))
+
+    def _restarting(self, event: Lifecycle) -> bool:
+        seen, self._restart_seen = self._restart_seen, False
+        return seen or event.detail != self.services.config.host
 
     # --- the emulated printer -------------------------------------------------------------
     def set_paper(self, ok: bool) -> None:

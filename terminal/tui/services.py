@@ -10,10 +10,10 @@ only, a simulated QR customer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from terminal.config import TerminalConfig
 from terminal.core.events import EventBus
@@ -27,6 +27,7 @@ from terminal.tui.agent_port import AgentPanelPort
 __all__ = [
     "Clock",
     "CustomerSimulator",
+    "DevicesLike",
     "MpmSessionLike",
     "PanePrinterLike",
     "PosBackend",
@@ -86,6 +87,29 @@ class ReceiptsLike(Protocol):
     def print_pending(self, journal_id: int) -> list[CopyOutcome]: ...
 
 
+class DeviceRowLike(Protocol):
+    role: str
+    url: str
+    state: str
+    last_event: str
+
+
+class DevicesLike(Protocol):
+    """Devices attached on the command line (``--reader``, ``--printer``, ``--scanner``).
+
+    ``reader``/``scanner`` are ``terminal.core.devices.CardReader``/``CodeScanner`` (or
+    None); their listeners run on the device's thread. ``printer_state`` is the real
+    printer's state for the status bar ("" when printing goes to the pane).
+    """
+
+    reader: Any
+    scanner: Any
+
+    def rows(self) -> Sequence[DeviceRowLike]: ...
+    @property
+    def printer_state(self) -> str: ...
+
+
 class PanePrinterLike(Protocol):
     """The emulated built-in printer: its slips go to ``sink``; its paper can run out."""
 
@@ -128,4 +152,7 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    #: The config in force now (the runtime's, which a restart may replace); None: fixed.
+    current_config: Callable[[], TerminalConfig] | None = None
+    devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)
     agent: AgentPanelPort | None = None  # the device-management agent, if it runs

@@ -97,9 +97,11 @@ def test_a_response_sent_to_the_host_closes_the_connection(host: EmbeddedHost, c
     assert client.sale(1000)[1].response_code == "00"
 
 
-def test_keepalive_frames_are_ignored(client: HostClient):
-    client.send_raw(b"\x00\x00" * 3)
-    assert client.sale(1000)[1].response_code == "00"
+def test_a_zero_length_frame_is_malformed_like_any_other(client: HostClient, caplog):
+    """Issue 8: no special case; the host closes the link and logs why."""
+    client.send_raw(b"\x00\x00")
+    assert client.closed_by_host()
+    assert "zero-length frame" in caplog.text
 
 
 def test_peer_vanishing_mid_frame_and_with_a_late_reply_pending(

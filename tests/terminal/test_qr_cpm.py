@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from terminal.core.cards import Expiry, ServiceCode
 from terminal.core.qr import (
     CpmError,
     CpmPayload,
@@ -77,11 +78,11 @@ def test_emvco_cpm_example() -> None:
 def test_track2_example() -> None:
     cpm = parse_cpm(TRACK2_CPM)
     (app,) = cpm.applications
-    assert app.track2 == Track2(Pan(EXAMPLE_PAN), "1912", "201", "12345")
+    assert app.track2 == Track2(EXAMPLE_PAN, Expiry.parse("1912"), ServiceCode("201"), "12345")
     assert app.pan == Pan(EXAMPLE_PAN)
     assert cpm.pan == Pan(EXAMPLE_PAN)
     assert app.track2 is not None
-    assert app.track2.encode().hex().upper() == "1234567890123458D191220112345F"
+    assert app.track2.equivalent_data().hex().upper() == "1234567890123458D191220112345F"
 
 
 def test_pan_is_masked_everywhere() -> None:
@@ -93,7 +94,8 @@ def test_pan_is_masked_everywhere() -> None:
         assert EXAMPLE_PAN not in text
     assert str(cpm.pan) == "123456******3458"
     assert (
-        repr(track.applications[0].track2) == "Track2(pan='123456******3458', service_code='201')"
+        repr(track.applications[0].track2)
+        == "Track2(pan='123456******3458', expiry='1912', service_code='201')"
     )
 
 

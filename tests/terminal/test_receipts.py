@@ -40,7 +40,21 @@ REPRINTED_AT = datetime(2026, 11, 23, 10, 0, 0)
 CNY = Currency.lookup("CNY")
 
 # ESC/POS commands the renderer emits, stripped to measure the printed text.
-_ESCPOS_COMMAND = re.compile(rb"\x1b[aEMtd].|\x1b@|\x1dV.", re.DOTALL)
+_ESCPOS_COMMAND = re.compile(rb"\x1b[aEMtd!].|\x1b@|\x1dV.", re.DOTALL)
+_QR_OR_IMAGE = re.compile(rb"\x1d\(k(..)|\x1dv0.(..)(..)", re.DOTALL)
+
+
+def _strip_graphics(data: bytes) -> bytes:
+    """Remove QR (GS ( k pL pH ...) and raster image (GS v 0 m xL xH yL yH ...) blocks."""
+    out, pos = bytearray(), 0
+    while (match := _QR_OR_IMAGE.search(data, pos)) is not None:
+        out += data[pos : match.start()]
+        if match.group(1) is not None:
+            pos = match.end() + int.from_bytes(match.group(1), "little")
+        else:
+            x, y = (int.from_bytes(match.group(i), "little") for i in (2, 3))
+            pos = match.end() + x * y
+    return bytes(out + data[pos:])
 
 
 def sale(**changes: object) -> Receipt:
@@ -464,7 +478,7 @@ def test_journal_round_trip_property(receipt):
 @given(receipt=receipts(), columns=st.sampled_from([32, 42]))
 def test_escpos_lines_fit_the_columns(receipt, columns):
     data = render_escpos(receipt, columns=columns)
-    for segment in _ESCPOS_COMMAND.sub(b"", data).split(b"\n"):
+    for segment in _ESCPOS_COMMAND.sub(b"", _strip_graphics(data)).split(b"\n"):
         assert len(segment) <= columns  # one byte per column in CP437
 
 
@@ -484,9 +498,32 @@ def test_escpos_content_and_emphasis():
     assert b"\x1bE\x01AMOUNT" in data
     assert b"CNY 12.34" in data
     assert b"\x1bE\x01APPROVED" in data
-    assert b"\x1ba\x01GREEN LEAF TEA HOUSE" in data  # centred header
+    # Centred header in double size (ESC ! 0x30), emphasis off (ESC ! clears it).
+    assert re.search(rb"\x1ba\x01(\x1b!.)*\x1b!0(\x1bE\x00)?GREEN LEAF TEA HOUSE", data)
+    # The result in double height and width, emphasised.
+    assert re.search(rb"\x1b!0\x1bE\x01APPROVED\n", data)
     assert b"-" * PROFILE_COLUMNS + b"\n" in data
     assert b"-" * (PROFILE_COLUMNS + 1) not in data
+
+
+def test_escpos_code_page_for_the_merchant_name():
+    assert render_escpos(sale(merchant_name="Café Müller")).startswith(b"\x1b@\x1bt\x00")
+    polish = render_escpos(sale(merchant_name="Łódź Café"))
+    assert polish.startswith(b"\x1b@\x1bt\x12")  # CP852 (ESC t 18)
+    assert "Łódź Café".encode("cp852") in polish
+    russian = render_escpos(sale(merchant_name="Кафе Пушкин"))
+    assert russian.startswith(b"\x1b@\x1bt\x11")  # CP866 (ESC t 17)
+    chinese = render_escpos(sale(merchant_name="绿叶茶馆"))
+    assert chinese.startswith(b"\x1b@\x1bt\x00")  # no code page has it: "?"
+    assert b"????" in chinese
+
+
+def test_escpos_qr_order_reference_native_or_raster():
+    native = render_escpos(qr_sale())
+    assert b"\x1d(k" in native  # GS ( k: the printer draws the QR code itself
+    raster = render_escpos(qr_sale(), profile="ZJ-5870")  # a 58 mm printer without QR
+    assert b"\x1d(k" not in raster
+    assert b"\x1dv0" in raster  # GS v 0: a raster image of the code
 
 
 def test_escpos_is_deterministic():

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from terminal.core.errors import CardDataError
 from terminal.core.qr.errors import CpmError, PaymentCodeError
+from terminal.core.tracks import Track2, parse_track2_equivalent
 
 __all__ = [
     "CpmPayload",
@@ -243,29 +244,6 @@ class Pan:
         return self.masked
 
 
-_TRACK2 = re.compile(r"([0-9]{12,19})D([0-9]{2})([0-9]{2})([0-9]{3})([0-9]*)")
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Track2:
-    """Track 2 equivalent data (tag 57); the repr shows the masked PAN and service code."""
-
-    pan: Pan
-    expiry: str
-    service_code: str
-    discretionary: str = ""
-
-    def encode(self) -> bytes:
-        nibbles = f"{self.pan.digits}D{self.expiry}{self.service_code}{self.discretionary}"
-        return bytes.fromhex(nibbles + "F" * (len(nibbles) % 2))
-
-    def __repr__(self) -> str:
-        return f"Track2(pan={self.pan.masked!r}, service_code={self.service_code!r})"
-
-    def __str__(self) -> str:
-        return repr(self)
-
-
 def _fail(obj: Tlv, path: str, reason: str) -> CpmError:
     return CpmError(reason, offset=obj.offset, tag=path)
 
@@ -277,17 +255,15 @@ def _decode_pan(obj: Tlv, path: str) -> Pan:
     return Pan(digits)
 
 
+_TRACK2_SHAPE = "is not PAN D YYMM service-code data"
+
+
 def _decode_track2(obj: Tlv, path: str) -> Track2:
-    nibbles = obj.value.hex().upper()
-    if nibbles.endswith("F"):
-        nibbles = nibbles[:-1]
-    match = _TRACK2.fullmatch(nibbles)
-    if match is None:
-        raise _fail(obj, path, "track 2 equivalent data is not PAN D YYMM service-code data")
-    pan, year, month, service, extra = match.groups()
-    if not 1 <= int(month) <= 12:
-        raise _fail(obj, path, "track 2 equivalent data has an invalid expiry month")
-    return Track2(Pan(pan), year + month, service, extra)
+    try:
+        return parse_track2_equivalent(obj.value)
+    except CardDataError as exc:
+        what = "has an invalid expiry month" if "month" in exc.reason else _TRACK2_SHAPE
+        raise _fail(obj, path, f"track 2 equivalent data {what}") from None
 
 
 def _ascii(low: int, high: int, what: str) -> Callable[[Tlv, str], str]:
@@ -369,7 +345,7 @@ class CpmTemplate:
         if isinstance(value, Pan):
             return value
         track2 = self.track2
-        return track2.pan if track2 else None
+        return Pan(track2.pan) if track2 else None
 
     @property
     def track2(self) -> Track2 | None:

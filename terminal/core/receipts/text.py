@@ -44,11 +44,13 @@ class Align(Enum):
 
 @dataclass(frozen=True)
 class Line:
-    """One printed line; ``bold`` marks what a printer emphasises (amount, result)."""
+    """One printed line; ``bold`` marks what a printer emphasises (amount, result), ``big``
+    what it prints in a larger size (merchant name, result); plain text shows neither."""
 
     text: str = ""
     align: Align = Align.LEFT
     bold: bool = False
+    big: bool = False
 
 
 def display_width(text: str) -> int:
@@ -104,11 +106,11 @@ class _Builder:
     def rule(self) -> None:
         self.lines.append(Line("-" * self.width))
 
-    def center(self, text: str, *, bold: bool = False) -> None:
+    def center(self, text: str, *, bold: bool = False, big: bool = False) -> None:
         # Bold is emulated in plain text by upper case, so upper-case before measuring.
         content = self.clean(text.upper() if bold else text)
         for part in wrap(content, self.width):
-            self.lines.append(Line(part, Align.CENTER, bold))
+            self.lines.append(Line(part, Align.CENTER, bold, big))
 
     def row(self, label: str, value: str | None, *, bold: bool = False) -> None:
         """``LABEL      value`` with the value flush right; long values go below the label."""
@@ -127,7 +129,7 @@ class _Builder:
 
 
 def _header(out: _Builder, receipt: Receipt) -> None:
-    out.center(receipt.merchant_name)
+    out.center(receipt.merchant_name, big=True)
     for line in receipt.merchant_address:
         out.center(line)
 
@@ -171,7 +173,7 @@ def _amounts(out: _Builder, receipt: Receipt) -> None:
 
 def _outcome(out: _Builder, receipt: Receipt) -> None:
     result = receipt.result
-    out.center(result.outcome.value, bold=True)
+    out.center(result.outcome.value, bold=True, big=True)
     if not result.approved or result.response_code != "00":
         out.row("RESP CODE", result.response_code)
     if result.message:

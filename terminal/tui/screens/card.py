@@ -1,4 +1,4 @@
-"""Present a card: pick a named test card, paste raw track data, or (later) swipe for real.
+"""Present a card: pick a named test card, paste raw track data, or swipe on a real reader.
 
 Track data and keyed PANs are typed into a password field and cleared as soon as they are
 read: only masked PANs are ever drawn. A chip card swiped on this chip terminal is refused
@@ -7,9 +7,8 @@ as a real one would be; ``f`` swipes it as a fallback after a (simulated) chip f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.binding import Binding, BindingType
@@ -26,18 +25,10 @@ from terminal.tui.screens.base import PosScreen
 
 __all__ = ["CardScreen", "card_from_text"]
 
-_MANUAL = re.compile(r"\s*(\d{12,19})\s+(\d{4})\s*")
-
 
 def card_from_text(text: str) -> CardInput:
     """Reader output or a track 2 string; ``PAN YYMM`` is a keyed (manual) entry."""
-    manual = _MANUAL.fullmatch(text)
-    if manual:
-        return CardInput.manual(manual.group(1), manual.group(2))
-    try:
-        return CardInput.swipe(text)
-    except TerminalError:
-        return CardInput.track2(text)
+    return CardInput.from_text(text)
 
 
 class CardScreen(PosScreen[CardInput | None]):
@@ -68,14 +59,41 @@ class CardScreen(PosScreen[CardInput | None]):
                     yield Static("", id="card-note")
                     yield Static("Paste track data, or PAN and YYMM:")
                     yield Input(placeholder="track data", password=True, id="track")
-                    yield Static(
-                        "Swipe on a real reader: no reader attached yet (see Devices).",
-                        id="reader-note",
-                    )
+                    yield Static(self._reader_note(), id="reader-note")
+
+    def _reader_note(self) -> str:
+        reader = self._reader()
+        if reader is None:
+            return "Swipe on a real reader: none attached (posemu --reader URL)."
+        return f"Waiting for a swipe on the reader {reader.url} ..."
+
+    def _reader(self) -> Any:
+        devices = self.pos.services.devices
+        return devices.reader if devices is not None else None
 
     def on_mount(self) -> None:
         self.query_one("#cards", OptionList).focus()
         self._describe(CARDS[0].name)
+        reader = self._reader()
+        if reader is not None:  # swipes arrive on the reader's thread
+            self._unsubscribe = reader.subscribe(
+                lambda item: self.app.call_from_thread(self._swiped, item)
+            )
+
+    def on_unmount(self) -> None:
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _swiped(self, item: Any) -> None:
+        """A swipe (or a read error) from the attached reader, on the UI's loop."""
+        if not self.is_current:
+            return
+        swipe = getattr(item, "swipe", None)
+        if swipe is None:
+            self.notify(f"Card not read: {item.reason}. Swipe again.", severity="error")
+            return
+        self._present(CardInput.from_swipe(swipe))
 
     def _describe(self, name: str) -> None:
         card = get_card(name)

@@ -1,9 +1,9 @@
 """Devices and agent: what is attached, which faults are raised, the firmware version.
 
-The space is designed now for the device adapters and the management agent that come
-later; today it shows the emulated built-in printer (``p`` runs its paper out, to make a
-lost receipt on purpose), "no devices attached", "agent not connected" and the version
-of the installed package.
+Lists the emulated built-in printer (``p`` runs its paper out, to make a lost receipt on
+purpose) or the real one, and every device attached with ``--reader/--printer/--scanner``:
+its URL, its state (online, offline, paper out...) and its last event; "agent not
+connected" and the version of the installed package.
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ class DevicesScreen(PosScreen[None]):
             with Vertical(classes="panel", id="devices-attached") as panel:
                 panel.border_title = "Devices"
                 yield DataTable(id="devices-table", cursor_type="none", show_cursor=False)
-                yield Static("No external devices attached (card reader, QR scanner, printer).")
+                if services.devices is None:
+                    yield Static(
+                        "No external devices attached: start with --reader, --printer, "
+                        "--scanner URL (see posemu devsim for simulated ones)."
+                    )
             with Vertical(classes="panel", id="devices-faults") as panel:
                 panel.border_title = "Faults"
                 yield Log(id="faults-log")
@@ -52,15 +56,22 @@ class DevicesScreen(PosScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#devices-table", DataTable)
-        table.add_columns("Device", "Link", "State")
+        table.add_columns("Device", "Link", "State", "Last event")
         self._refresh()
+        if self.pos.services.devices is not None:
+            self.set_interval(1.0, self._refresh)  # device threads change state any time
 
     def _refresh(self) -> None:
         controller = self.pos.controller
         table = self.query_one("#devices-table", DataTable)
         table.clear()
         paper = "paper OK" if controller.paper_ok else "PAPER OUT"
-        table.add_row("Printer (emulated)", "built-in", paper)
+        devices = self.pos.services.devices
+        rows = devices.rows() if devices is not None else []
+        if not any(row.role == "printer" for row in rows):
+            table.add_row("Printer (emulated)", "built-in", paper, "")
+        for row in rows:
+            table.add_row(row.role.capitalize(), row.url, row.state, row.last_event)
         log = self.query_one("#faults-log", Log)
         log.clear()
         log.write_lines(controller.faults or ["No faults raised."])

@@ -51,17 +51,38 @@ class QrCpmScreen(PosScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#cpm-code", Input).focus()
+        devices = self.pos.services.devices
+        scanner = devices.scanner if devices is not None else None
+        if scanner is not None:  # scans arrive on the scanner's thread
+            self.query_one("#cpm-help", Static).update(
+                f"Waiting for a scan on {scanner.url} (or paste the code).\n"
+                "ctrl+g fills in a sample wallet code."
+            )
+            self._unsubscribe = scanner.subscribe(
+                lambda code: self.app.call_from_thread(self._scanned, code)
+            )
+
+    def on_unmount(self) -> None:
+        unsubscribe = getattr(self, "_unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _scanned(self, code: str) -> None:
+        if self.is_current:
+            self._take(code)
 
     def action_sample(self) -> None:
         self.query_one("#cpm-code", Input).value = SAMPLE_WALLET_CODE
 
     @on(Input.Submitted, "#cpm-code")
     def _submitted(self, event: Input.Submitted) -> None:
-        code = event.value.strip()
+        event.input.value = ""
+        self._take(event.value.strip())
+
+    def _take(self, code: str) -> None:
         try:
             parse_payment_code(code)
         except QrError as exc:
             self.notify(f"Not a payment code: {exc}", severity="error")
             return
-        event.input.value = ""
         self.answer(code)

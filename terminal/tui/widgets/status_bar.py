@@ -37,6 +37,7 @@ class StatusInfo:
     tms: str = "not connected"
     paper_ok: bool = True
     battery: str = "AC 100%"
+    printer: str = ""  # a real printer's state ("ready", "paper out", "offline"); "" = pane
 
 
 class StatusBar(Widget):
@@ -63,6 +64,9 @@ class StatusBar(Widget):
         full, words = width >= 130, width >= 96
         sep = ("  │  ", "dim") if full else (" │ ", "dim")
         paper = ("paper OK", "") if info.paper_ok else ("PAPER OUT", "bold red")
+        if info.printer:
+            ready = info.printer in ("ready", "paper low")
+            paper = (f"printer {info.printer}", "" if ready else "bold red")
         clock = info.now.strftime("%Y-%m-%d %H:%M:%S" if full else "%H:%M:%S")
         tms = info.tms if full else ("off" if info.tms == "not connected" else info.tms)
         return Text.assemble(

@@ -1,0 +1,68 @@
+"""Issue 9: ``posemu host --tls-cert/--tls-key [--tls-client-ca]``, TLS in both directions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.engine.clirun import posemu
+from tests.engine.tlsutil import Pki, make_pki
+from tests.host.procs import host_process
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _echo(url: str, data_dir: Path, *tls: str) -> tuple[int, str]:
+    run = posemu("pay", "echo", "--host", url, "--data-dir", str(data_dir), *tls, timeout=30)
+    return run.code, run.out + run.err
+
+
+def test_terminal_over_tls_to_the_host(pki: Pki, tmp_path: Path) -> None:
+    server = ("--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key))
+    with host_process(tmp_path / "h", *server) as host:
+        code, out = _echo(f"tls://127.0.0.1:{host.port}", tmp_path / "d", "--tls-ca", str(pki.ca))
+        assert code == 0, out
+        assert "APPROVED" in out
+
+
+def test_mutual_tls_needs_the_client_certificate(pki: Pki, tmp_path: Path) -> None:
+    server = (
+        "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),
+        "--tls-client-ca", str(pki.ca),
+    )  # fmt: skip
+    with host_process(tmp_path / "h", *server) as host:
+        url = f"tls://127.0.0.1:{host.port}"
+        client = ("--tls-cert", str(pki.client_cert), "--tls-key", str(pki.client_key))
+        code, out = _echo(url, tmp_path / "d", "--tls-ca", str(pki.ca), *client)
+        assert code == 0, out
+        code, out = _echo(url, tmp_path / "d2", "--tls-ca", str(pki.ca))
+        assert code != 0, out
+        assert "Traceback" not in out
+
+
+def test_tls_against_a_plain_host_fails_fast_and_says_why(pki: Pki, tmp_path: Path) -> None:
+    with host_process(tmp_path / "h") as host:
+        started = time.monotonic()
+        code, out = _echo(f"tls://127.0.0.1:{host.port}", tmp_path / "d", "--tls-ca", str(pki.ca))
+        elapsed = time.monotonic() - started
+        assert code != 0
+        assert "did not speak TLS" in out, out
+        assert "TLS handshake" in host.log_text()
+    print(f"tls:// against a plain host failed after {elapsed:.2f} s")
+
+
+def test_half_a_tls_configuration_is_refused(pki: Pki, tmp_path: Path) -> None:
+    run = posemu("host", "--listen", "127.0.0.1:0", "--tls-key", str(pki.server_key))
+    assert (run.code, run.err.strip()) == (
+        2,
+        "error: --tls-key and --tls-client-ca need --tls-cert",
+    )
+    run = posemu("host", "--listen", "127.0.0.1:0", "--tls-cert", str(tmp_path / "none.pem"))
+    assert run.code == 2
+    assert "no such file" in run.err
+    assert "none.pem" in run.err
