@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from terminal.cli.agent_options import add_agent_options, agent_broker, attach_agent
+from terminal.cli.devices_opts import add_input_device_options
 
 __all__ = ["add_parser"]
 
@@ -37,7 +38,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="acquirer host tcp://HOST:PORT (default: in-process simulator)")
     p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     p.add_argument("--terminal-id", help="terminal ID, field 41 (default from the config)")
-    p.add_argument("--printer", default="none", help="receipt printer URL (default: none)")
+    p.add_argument(
+        "--printer",
+        default="none",
+        help="receipt printer: pyserial URL (/dev/ttyUSB0, socket://H:P), file:PATH, text:PATH, "
+        "stdout or none (default)",
+    )
+    add_input_device_options(p)
     add_agent_options(p, embedded_default=True)
     p.set_defaults(func=run)
 
@@ -90,18 +97,20 @@ async def _host(
 
 
 def run(args: argparse.Namespace) -> int:
+    from terminal.cli.devices_opts import open_devices
     from terminal.cli.iso8583_cmds import resolve_spec
     from terminal.devices import open_printer
 
     spec = resolve_spec(args.spec)
     config = _config(args, spec.name)
-    printer = open_printer(args.printer)  # a bad URL fails before anything starts
+    devices = open_devices(args)  # bad URLs fail before anything starts
+    devices.printer = open_printer(args.printer, publish=devices.emit)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args, config, spec, printer))
+        asyncio.run(_run(args, config, spec, devices))
     return 0
 
 
-async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -> None:
+async def _run(args: argparse.Namespace, config: Any, spec: Any, devices: Any) -> None:
     from terminal.runtime import TerminalRuntime
 
     data_dir = _data_dir(args)
@@ -110,9 +119,11 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with agent_broker(args) as url, _host(args, config, spec, data_dir) as live:
-        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=devices.printer)
+        devices.attach_to(runtime)
         agent = None if args.no_tms else attach_agent(args, runtime, data_dir, url)
         try:
+            devices.start()
             await runtime.start()
             where = f"TMS {agent.settings.url}" if agent else "no TMS"
             print(
@@ -126,6 +137,7 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -
             await stop.wait()
         finally:
             await runtime.stop()
+            devices.stop()
             runtime.close()
 
 

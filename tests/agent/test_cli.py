@@ -287,3 +287,104 @@ def test_fleet_command_brings_terminals_online(mosquitto: Mosquitto, tmp_path):
     rows = [json.loads(line) for line in table.stdout.splitlines()]
     assert [r["tid"] for r in rows] == [f"FLT{i:05d}" for i in range(1, 6)]
     assert all(r["online"] for r in rows)
+
+
+class SimPrinter:
+    """The ESC/POS printer simulator (what ``posemu devsim printer --listen`` runs), served
+    over TCP by a pump thread in this process so the test can pull its paper."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from terminal.core.devices import PrinterStatus
+        from terminal.devices.sim.devices import PrinterSim
+        from terminal.devices.sim.transport import TcpEnd
+
+        self.end = TcpEnd()
+        self.sim = PrinterSim(
+            self.end, status=PrinterStatus(), say=lambda _t: None, show=lambda _t: None
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.end.label}?poll=0.2"
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            data = self.end.read(0.02)
+            if data:
+                self.sim.on_bytes(data)
+
+    def duplicates(self) -> int:
+        return sum("DUPLICATE" in r.text for r in self.sim.receipts)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.end.close()
+
+
+def test_simulated_paper_out_lost_receipt_and_reprints_on_the_sim_printer(
+    mosquitto: Mosquitto, tmp_path
+):
+    printer = SimPrinter()
+    printer.sim.command("paper", "out")
+    watch = watcher(mosquitto.url, "--type", "fault")
+    agent = None
+    try:
+        paid = run(
+            "pay",
+            "sale",
+            "--amount",
+            "7.00",
+            "--card",
+            "visa-approve",
+            "--json",
+            "--data-dir",
+            str(tmp_path),
+            "--printer",
+            printer.url,
+            "--tms",
+            mosquitto.url,
+        )
+        assert paid.returncode == 0, paid.stderr
+        stan = json.loads(paid.stdout)["stan"]
+        faults = {}
+        while {"printer.paper_out", "printer.failed"} - set(faults):
+            fault = read_json_line(watch)
+            faults[fault["code"]] = fault
+        [entry] = journal_copies(tmp_path)
+        assert entry["copies"][0]["status"] == "failed"
+
+        agent = start(
+            "agent", "--data-dir", str(tmp_path), "--tms", mosquitto.url, "--printer", printer.url
+        )
+        wait_online(mosquitto.url)
+        printer.sim.command("paper", "in")  # the lost receipt comes out as a DUPLICATE
+        wait_for(lambda: printer.duplicates() == 1, what="the lost receipt reprinted")
+        sent = run(
+            "tms",
+            "send",
+            "--broker",
+            mosquitto.url,
+            "--terminal",
+            "POSEMU01",
+            "reprint",
+            f"stan={stan}",
+            "copy=customer",
+        )
+        assert sent.returncode == 0, sent.stderr
+        wait_for(lambda: printer.duplicates() == 2, what="the remote reprint")
+    finally:
+        if agent is not None:
+            stop(agent)
+        stop(watch)
+        printer.close()
+    paper = faults["printer.paper_out"]
+    assert paper["severity"] == "major"
+    assert paper["id"]
+    assert paper["at"].endswith("Z")
+    assert faults["printer.failed"]["details"]["reason"]
