@@ -87,25 +87,18 @@ def outbox_depth(data_dir: Path) -> int:
             return 0
 
 
-def wait_online(url: str, tid: str = "POSEMU01") -> None:
+def wait_online(url: str, tid: str = "POSEMU01", timeout: float = 30) -> None:
     """Until the terminal's retained status says online (its command subscription exists)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done = run(
-            "tms",
-            "watch",
-            "--broker",
-            url,
-            "--terminal",
-            tid,
-            "--type",
-            "status",
-            "--count",
-            "1",
-            "--timeout",
-            "5",
-        )
-        if '"online"' in done.stdout:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{tid} did not come online at {url}")
+    import asyncio
+
+    from agent.console import Console
+    from agent.mqtt import BrokerSettings
+
+    async def watch() -> None:
+        console = Console(BrokerSettings.from_url(url), terminal_id=tid, kinds=["status"])
+        async with asyncio.timeout(timeout), console.connected():
+            async for body in console.reports():
+                if body.get("state") == "online":
+                    return
+
+    asyncio.run(watch())
