@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,6 +84,8 @@ class AgentLink:
         self.state = "connecting"
         self.last_error: str | None = None
         self.heartbeats_sent = 0
+        self._beat_seq = 0
+        self.beats_acked: deque[int] = deque(maxlen=1000)  # seqs the broker acknowledged
         self.reports_sent = 0
         self.connects = 0
 
@@ -159,13 +162,13 @@ class AgentLink:
                     await self._wake.wait()
 
     async def _beat(self, client: aiomqtt.Client) -> None:
-        seq = 0
         while True:
-            seq += 1
-            body = report("heartbeat", self.identity, seq=seq, **self._health())
+            self._beat_seq += 1  # across reconnects, so a TMS sees gaps, not restarts
+            body = report("heartbeat", self.identity, seq=self._beat_seq, **self._health())
             # retained: a console that starts later sees each terminal's last health at once
             await client.publish(self.topics.of("heartbeat"), encode(body), qos=1, retain=True)
             self.heartbeats_sent += 1
+            self.beats_acked.append(self._beat_seq)
             await asyncio.sleep(self.heartbeat_interval)
 
     async def flush(self, timeout: float) -> bool:

@@ -49,7 +49,8 @@ class AgentStore:
     """Owns the connection; :class:`Outbox` and :class:`CommandLog` are views on one stream."""
 
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
-        """``durable=False`` (tests only) skips the fsync per write; a kill -9 is still safe."""
+        """``durable=False`` (tests, the fleet emulation) skips the fsync per write: a kill -9
+        still loses nothing, a power cut may."""
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
