@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import faulthandler
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -112,6 +113,7 @@ async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int
     while console._client is None:  # subscribed before the first terminal says anything
         await asyncio.sleep(0.05)
     base_rss = rss_kb()
+    base_fds = len(os.listdir("/proc/self/fd"))
     with tempfile.TemporaryDirectory() as tmp:
         options = AgentOptions(heartbeat_interval=args.heartbeat, flush_timeout=10)
         fleet = Fleet(settings, args.count, Path(tmp), options=options, ramp=args.ramp)
@@ -133,6 +135,7 @@ async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int
         recv0, sent0 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
         await asyncio.sleep(args.duration)
         mem_kb = rss_kb() - base_rss
+        fds = len(os.listdir("/proc/self/fd")) - base_fds
         elapsed = time.monotonic() - steady_from
         cpu1, bcpu1 = cpu_s(), cpu_s(broker_pid) if broker_pid else 0.0
         recv1, sent1 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
@@ -161,6 +164,11 @@ async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int
     print(
         f"memory per terminal: {mem_kb / args.count:.0f} kB "
         f"(process RSS +{mem_kb / 1024:.1f} MB for {args.count})"
+    )
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    print(
+        f"file descriptors per terminal: {fds / args.count:.1f} (limit {limit}: at most "
+        f"~{int(limit / max(fds / args.count, 1e-9))} terminals per process)"
     )
     if recv1 > recv0:
         print(
