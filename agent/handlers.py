@@ -62,8 +62,10 @@ class TerminalCommands:
         logs: LogBuffer,
         data_dir: Path | None,
         status: Callable[[], dict[str, Any]] = dict,
+        firmware_url: str | None = None,
     ) -> None:
         self.runtime = runtime
+        self.firmware_url = firmware_url
         self.logs = logs
         self.data_dir = data_dir
         self.status = status
@@ -301,16 +303,40 @@ class TerminalCommands:
 
     # --- update, reboot -------------------------------------------------------------------
     async def update(self, args: dict[str, str]) -> dict[str, Any]:
-        try:
-            firmware = importlib.import_module("firmware_update")
-        except ImportError:
-            firmware = None
-        if firmware is None or not hasattr(firmware, "Updater"):
+        """Hand over to the firmware updater (TUF-verified, A/B, health-checked, rollback)."""
+        url = args.get("repository") or self.firmware_url
+        if not url:
             raise CommandRefused(
-                "update: the firmware updater is not part of this build yet; nothing was "
-                "downloaded or changed"
+                "update needs repository=URL (this terminal has no --firmware-url)"
             )
-        raise CommandRefused("update: hand-over to firmware_update.Updater is not wired yet")
+        try:
+            firmware = importlib.import_module("terminal.firmware")
+        except ImportError:
+            raise CommandRefused(
+                "update: the firmware updater is not part of this build; nothing was changed"
+            ) from None
+        updater = firmware.runtime_updater(self.runtime, url)
+        wanted = args.get("version")
+        if wanted:
+            release = await asyncio.to_thread(updater.check)
+            offered = str(release.version) if release is not None else None
+            if offered != wanted:
+                raise CommandRefused(
+                    f"update: the repository offers {offered or 'no newer release'}, "
+                    f"not {wanted}; nothing was changed"
+                )
+        with self._restarting():  # the updater restarts the core on the new slot
+            outcome = await updater.run()
+        data = {
+            "state": str(getattr(outcome.state, "value", outcome.state)),
+            "running": str(outcome.running),
+            "target": str(outcome.target) if outcome.target is not None else None,
+            "message": outcome.message,
+            "reason": str(getattr(outcome.reason, "value", outcome.reason) or ""),
+        }
+        if not outcome.ok:
+            raise CommandFailed(f"update: {outcome.message}", data)
+        return data
 
     async def reboot(self, args: dict[str, str]) -> dict[str, Any]:
         started = time.perf_counter()

@@ -80,6 +80,7 @@ class TerminalAgent:
         options: AgentOptions | None = None,
         key: Ed25519PublicKey | None = None,
         lost_receipts: str = "reprint",
+        firmware_url: str | None = None,
     ) -> None:
         if lost_receipts not in LOST_RECEIPT_POLICIES:
             raise ValueError(f"lost_receipts: {lost_receipts!r} (use reprint or offer)")
@@ -92,7 +93,11 @@ class TerminalAgent:
         self.lost_receipts = lost_receipts
         self.logs = LogBuffer()
         self.commands = TerminalCommands(
-            runtime, logs=self.logs, data_dir=self.data_dir, status=self.status
+            runtime,
+            logs=self.logs,
+            data_dir=self.data_dir,
+            status=self.status,
+            firmware_url=firmware_url,
         )
         self.agent: Agent | None = None
         self.sources: EventFaults | None = None

@@ -11,6 +11,9 @@ MODULES = [
     "benchmarks.host_throughput",
     "benchmarks.host_abuse",
     "benchmarks.tui_latency",
+    "benchmarks.cli_startup",
+    "benchmarks.firmware_download",
+    "benchmarks.fuzz",
     "benchmarks.fleet",
 ]
 

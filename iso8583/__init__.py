@@ -1,4 +1,5 @@
-"""ISO 8583 for payments engineers: dialects as data, fast pack/unpack, framing, crypto.
+"""ISO 8583 for payments engineers: dialects as data, messages and frames as construct objects
+(``spec.construct``, fast ``pack``/``unpack``), framing, crypto.
 
 >>> from iso8583 import Message, get_spec, pack, unpack
 >>> spec = get_spec("iso87ascii")

@@ -14,8 +14,11 @@ that runs the field constructs of the set bits in order: the field classes emit 
 their flat path (``emit_decode``/``emit_encode``, like construct's ``_emitparse``), and fall
 back to their own ``decode``/``encode`` for anything irregular, which raise the typed errors.
 Packing caches the plan (sorted field order, bitmap bytes, compiled encoder) by the tuple of
-field numbers present. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run
-through this construct (``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its
+field numbers present. The cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time)
+is about 7 µs to pack and 9 µs to unpack on iso87ascii, 3-4x pyiso8583; through construct's own
+``parse``/``build`` a few µs more (its context and stream), inside a user's ``Struct`` more
+again. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this
+construct (``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its
 construct protocol, both doing the same work).
 
 Errors: :class:`DecodeError` carries field, byte offset (from the start of the message) and the

@@ -14,7 +14,7 @@ from iso8583.masking import mask_pan, mask_track, scrub_sensitive
 from iso8583.message import Message
 from iso8583.spec import FieldSpec, Mask, Spec
 
-__all__ = ["describe", "masked_value"]
+__all__ = ["describe", "masked_bytes", "masked_value"]
 
 
 def _emv(tree: dict[str, Any]) -> dict[str, Any]:
@@ -42,14 +42,22 @@ def masked_value(fs: FieldSpec | None, value: Any) -> Any:
     if isinstance(value, dict):
         return {k: masked_value(None, v) for k, v in value.items()}
     if isinstance(value, bytes):
-        # Binary fields may carry text (a payment code, a PAN): judge them as text too.
-        if value.isascii() and value.decode("ascii").isprintable():
-            text = value.decode("ascii")
+        return masked_bytes(value)
+    return value
+
+
+def masked_bytes(value: bytes) -> str:
+    """Hex, unless the bytes are text holding a PAN or a payment code: then that text masked.
+
+    Binary fields carry text too (a payment code, a PAN), and its hex is no mask at all.
+    """
+    if len(value) >= 13 and value.isascii():
+        text = value.decode("ascii")
+        if text.isprintable():
             scrubbed = scrub_sensitive(text)
             if scrubbed != text:
                 return scrubbed
-        return value.hex().upper()
-    return value
+    return value.hex().upper()
 
 
 def _lines(name: str, value: Any, indent: str) -> list[str]:

@@ -190,7 +190,16 @@ class Tpdu:
 
     def response(self) -> Tpdu:
         """The TPDU of the reply: the host sends back to where the request came from."""
-        return Tpdu(self.id, destination=self.source, source=self.destination)
+        return Tpdu._checked(self.id, self.source, self.destination)
+
+    @classmethod
+    def _checked(cls, tid: int, destination: int, source: int) -> Tpdu:
+        """A Tpdu from values already in range (parsed by the TPDU construct, or swapped)."""
+        tpdu = object.__new__(cls)
+        object.__setattr__(tpdu, "id", tid)
+        object.__setattr__(tpdu, "destination", destination)
+        object.__setattr__(tpdu, "source", source)
+        return tpdu
 
     def to_bytes(self) -> bytes:
         """The 5 wire bytes."""
@@ -369,7 +378,7 @@ class FrameFormat:
         tpdu = None
         if self.tpdu:
             t = parsed.tpdu
-            tpdu = Tpdu(t.id, destination=t.destination, source=t.source)
+            tpdu = Tpdu._checked(t.id, t.destination, t.source)
         header = parsed.header if self.header_length else b""
         return Frame(tpdu=tpdu, header=header, payload=parsed.payload)
 

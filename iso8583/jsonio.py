@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from iso8583.describe import masked_value
+from iso8583.describe import masked_bytes, masked_value
 from iso8583.errors import EncodeError
-from iso8583.masking import mask_pan, mask_track, scrub_pans
+from iso8583.masking import mask_pan, mask_track, scrub_sensitive
 from iso8583.message import Message
 from iso8583.spec import FieldSpec, Kind, Mask, Positional, Spec
 
@@ -89,11 +89,9 @@ def _shown(fs: FieldSpec, reveal: bool) -> Out:
     if fs.kind is Kind.B and fs.composite is None and (reveal or fs.mask is Mask.NONE):
         if reveal:
             return lambda value: value.hex().upper() if type(value) is bytes else general(value)
-        return lambda value: (
-            scrub_pans(value.hex().upper()) if type(value) is bytes else general(value)
-        )
+        return lambda value: masked_bytes(value) if type(value) is bytes else general(value)
     if not reveal and fs.kind is not Kind.B:
-        text = {Mask.PAN: mask_pan, Mask.TRACK: mask_track, Mask.NONE: scrub_pans}.get(fs.mask)
+        text = {Mask.PAN: mask_pan, Mask.TRACK: mask_track, Mask.NONE: scrub_sensitive}.get(fs.mask)
         if text is not None:
             return lambda value: text(value) if type(value) is str else general(value)
     return general

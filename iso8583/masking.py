@@ -18,9 +18,8 @@ _PAN_RUN = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")  # ASCII digits only
 #: Base64 of an EMVCo CPM payload: it starts with tag 85, length 5, "CPV01" ("hQVDUFYwM...").
 _CPM_BASE64 = re.compile(r"hQVDUFYwM[A-Za-z0-9+/_-]*=*")
 #: Numeric wallet codes: WeChat Pay 10-15 + 16 digits, Alipay 25-30 + 14-22, UnionPay 62 + 17.
-_WALLET_CODE = re.compile(
-    r"(?<![0-9])(?:1[0-5][0-9]{16}|(?:2[5-9]|30)[0-9]{14,22}|62[0-9]{17})(?![0-9])"
-)
+_WALLET_CODE = re.compile(r"1[0-5][0-9]{16}|(?:2[5-9]|30)[0-9]{14,22}|62[0-9]{17}")
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{13,24}(?![0-9])")  # a PAN or a wallet code
 #: The acquirer protocol's consumer-presented payment field (59): ``CPM:<code>``.
 _CPM_FIELD = re.compile(r"(CPM:)(\S+)")
 
@@ -29,13 +28,12 @@ def luhn_ok(digits: str) -> bool:
     """Luhn (mod 10) check of a string of ASCII digits (the project's one implementation)."""
     if not (digits.isascii() and digits.isdigit()):
         return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i & 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    # From the right: odd positions count as they are, even ones doubled (digit sum).
+    total = sum(map(int, digits[-1::-2])) + sum(map(_DOUBLED.__getitem__, digits[-2::-2]))
     return total % 10 == 0
+
+
+_DOUBLED = {str(d): d * 2 - 9 if d > 4 else d * 2 for d in range(10)}
 
 
 def mask_pan(pan: str, fill: str = "*") -> str:
@@ -60,6 +58,11 @@ def mask_track(track: str, fill: str = "*") -> str:
         lead, body = body[0], body[1:]
     if body[:1] in ("B", "b"):  # track 1 format code
         lead, body = lead + body[0], body[1:]
+    if body.isascii():  # the usual track: find the separator without a Python loop
+        i = len(body) - len(body.lstrip("0123456789"))
+        if i == len(body):
+            return lead + mask_pan(body, fill)
+        return lead + mask_pan(body[:i], fill) + body[i] + fill * (len(body) - i - 1)
     for i, ch in enumerate(body):
         if not ch.isdigit():
             return lead + mask_pan(body[:i], fill) + ch + fill * (len(body) - i - 1)
@@ -94,9 +97,21 @@ def mask_payment_code(code: str, fill: str = "*") -> str:
     return f"[payment code, {len(code)} chars hidden]"
 
 
+def _digit_run(m: re.Match[str], fill: str) -> str:
+    run = m.group()
+    if len(run) <= 19 and luhn_ok(run):
+        return mask_pan(run, fill)
+    if _WALLET_CODE.fullmatch(run):
+        return mask_payment_code(run, fill)
+    return run
+
+
 def scrub_sensitive(text: str, fill: str = "*") -> str:
     """``scrub_pans`` plus payment codes: CPM payloads, wallet codes, ``CPM:`` field values."""
-    text = _CPM_FIELD.sub(lambda m: m.group(1) + mask_payment_code(m.group(2), fill), text)
-    text = _CPM_BASE64.sub(lambda m: mask_payment_code(m.group(), fill), text)
-    text = _WALLET_CODE.sub(lambda m: mask_payment_code(m.group(), fill), text)
-    return scrub_pans(text, fill)
+    if len(text) < 13:  # too short for a PAN or a code: most fields, no regex
+        return text
+    if "CPM:" in text:
+        text = _CPM_FIELD.sub(lambda m: m.group(1) + mask_payment_code(m.group(2), fill), text)
+    if "hQVDUFYwM" in text:
+        text = _CPM_BASE64.sub(lambda m: mask_payment_code(m.group(), fill), text)
+    return _DIGIT_RUN.sub(lambda m: _digit_run(m, fill), text)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.cli.tui_cmd import TuiRuntime
 from terminal.config import TerminalConfig
 from terminal.core.journal import JournalEntry, PrintStatus, ReceiptCopyRecord, TxnState
@@ -49,16 +49,16 @@ def fixed_clock() -> datetime:
 
 # (minutes before FIXED_NOW, kind, state, amount, masked PAN, brand, code, auth, rrn, printed)
 _SEED: Final = (
-    (95, Kind.SALE, TxnState.APPROVED, 4200, "476173******0010", "Visa", "00", "A1B2C3",
+    (95, TxnKind.SALE, TxnState.APPROVED, 4200, "476173******0010", "Visa", "00", "A1B2C3",
      "507309000001", True),
-    (80, Kind.SALE, TxnState.DECLINED, 1551, "541333******0434", "Mastercard", "51", "",
+    (80, TxnKind.SALE, TxnState.DECLINED, 1551, "541333******0434", "Mastercard", "51", "",
      "507309000002", True),
-    (62, Kind.SALE, TxnState.APPROVED, 8800, "520082******8210", "Mastercard", "00", "Q7W8E9",
+    (62, TxnKind.SALE, TxnState.APPROVED, 8800, "520082******8210", "Mastercard", "00", "Q7W8E9",
      "507309000003", False),
-    (40, Kind.SALE, TxnState.REVERSED, 2068, "625094******0016", "UnionPay", "", "", "", False),
-    (15, Kind.REFUND, TxnState.APPROVED, 1000, "476173******0010", "Visa", "00", "Z9Y8X7",
+    (40, TxnKind.SALE, TxnState.REVERSED, 2068, "625094******0016", "UnionPay", "", "", "", False),
+    (15, TxnKind.REFUND, TxnState.APPROVED, 1000, "476173******0010", "Visa", "00", "Z9Y8X7",
      "507310000004", True),
-    (3, Kind.SALE, TxnState.APPROVED, DEMO_AMOUNT, "476173******0010", "Visa", "00", "K4M5N6",
+    (3, TxnKind.SALE, TxnState.APPROVED, DEMO_AMOUNT, "476173******0010", "Visa", "00", "K4M5N6",
      "507310000005", True),
 )  # fmt: skip
 

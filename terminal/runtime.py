@@ -34,6 +34,7 @@ from iso8583 import get_spec
 from iso8583.spec import Spec
 from terminal.config import TerminalConfig
 from terminal.core.events import (
+    Event,
     EventBus,
     Lifecycle,
     LifecyclePhase,
@@ -47,6 +48,8 @@ from terminal.core.ports import JournalFeed, Link, ReceiptPrinter, TerminalStora
 from terminal.core.receipting import ReceiptService
 from terminal.devices import NoPrinter
 from terminal.engine import CardInput, MpmSession, TerminalService, TxnRef, TxnResult
+from terminal.engine.errors import ServiceStateError
+from terminal.firmware import apply_firmware
 from terminal.net.link import link_for
 from terminal.store import TerminalStore
 
@@ -109,11 +112,12 @@ class TerminalRuntime:
         self._hooks: list[tuple[str, Hook | None, Hook | None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._loop_lock = threading.Lock()
+        self._closed = False
         self._inflight = 0
         self._held = 0
         self._cond: asyncio.Condition | None = None
         self._link_state = LinkState.UNKNOWN
-        self._watch = self.bus.listen("runtime-link", self._follow_link, maxsize=100)
 
     # --- wiring ---------------------------------------------------------------------------
     @property
@@ -121,12 +125,15 @@ class TerminalRuntime:
         return self._spec
 
     def _build_service(self, config: TerminalConfig) -> TerminalService:
+        data_dir = getattr(self.store, "data_dir", None)
+        if data_dir is not None:  # the installed firmware's parameters (receipt footer...)
+            config = apply_firmware(config, data_dir)
         spec = self._spec
         return TerminalService(
             config,
             self.store,
             lambda: self._link_factory(config, spec),
-            on_event=self.bus.publish,
+            on_event=self._engine_event,
             spec=spec,
             clock=self._clock,
             lock_timeout=self._lock_timeout,
@@ -146,12 +153,14 @@ class TerminalRuntime:
         """Swap the printer (a serial printer plugged in); the next copy uses it."""
         self.devices.printer = printer
 
-    def _follow_link(self, delivery: Any) -> None:
-        state = link_state_of(delivery.event)
+    def _engine_event(self, event: Event) -> None:
+        """The engine's events go on the bus, each link state change right after its cause."""
+        self.bus.publish(event)
+        state = link_state_of(event)
         if state is not None and state is not self._link_state:
             self._link_state = state
-            detail = getattr(delivery.event, "reason", "")
-            self.bus.publish(LinkStateChanged(state, self.service.config.host, detail))
+            detail = getattr(event, "reason", "")
+            self.bus.publish(LinkStateChanged(state, self.config.host, detail))
 
     @property
     def link_state(self) -> LinkState:
@@ -159,20 +168,27 @@ class TerminalRuntime:
 
     # --- the I/O thread -------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
+        with self._loop_lock:
+            if self._closed:
+                raise ServiceStateError("the terminal runtime is closed")
+            if self._loop is None:
+                self._loop = self._start_thread()
+            return self._loop
 
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
+    def _start_thread(self) -> asyncio.AbstractEventLoop:
+        """The runtime's loop, in a thread of its own ("posemu-engine")."""
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            self._thread = threading.Thread(target=run, name="posemu-engine", daemon=True)
-            self._thread.start()
-            ready.wait()
-            self._loop = loop
-        return self._loop
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="posemu-engine", daemon=True)
+        self._thread.start()
+        ready.wait()
+        return loop
 
     async def _on_loop(self, make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         """Run ``make()`` on the runtime's loop and await it from the caller's loop."""
@@ -240,7 +256,11 @@ class TerminalRuntime:
                 self.receipts.width = new_config.receipt_width
             self.service = self._build_service(self.config)
             self._link_state = LinkState.UNKNOWN
-            await self.service.start()
+            try:
+                await self.service.start()
+            except Exception as exc:  # a broken store: stopped, and say why
+                self.bus.publish(Lifecycle(LifecyclePhase.STOPPED, str(exc)))
+                raise
             await self._run_hooks(start=True)
         self.bus.publish(Lifecycle(LifecyclePhase.STARTED, self.config.host))
 
@@ -256,8 +276,12 @@ class TerminalRuntime:
                 _LOG.exception("runtime hook %s failed on %s", name, "start" if start else "stop")
 
     def close(self) -> None:
-        """Stop the engine if it runs, end the I/O thread and close the store."""
-        loop, self._loop = self._loop, None
+        """Stop the engine if it runs, end the I/O thread and close the store (once)."""
+        with self._loop_lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, self._loop = self._loop, None
         if loop is not None:
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._stop_quietly(), loop).result(30)
@@ -265,7 +289,6 @@ class TerminalRuntime:
             if self._thread is not None:
                 self._thread.join(10)
             loop.close()
-        self._watch.close()
         self.store.close()
 
     async def _stop_quietly(self) -> None:
@@ -346,6 +369,8 @@ class TerminalRuntime:
         return await self._on_loop(run)
 
     def _publish_result(self, operation: str, result: object) -> None:
+        if isinstance(result, MpmSession) and result.result is not None:
+            result = result.result  # a QR order that ended at once (declined, host down)
         if isinstance(result, TxnResult):
             self.bus.publish(
                 TxnFinished(

@@ -511,7 +511,10 @@ class HostServer:
         limit = self._now() - self.idle_timeout
         for conn in [c for c in self._connections if c.last_frame < limit and not c.busy]:
             _LOG.info("%s idle for %g s; closing", conn.peer, self.idle_timeout)
-            conn.stop_reading()
+            if conn.transport is None:  # still in its TLS handshake
+                conn.abort()
+            else:
+                conn.stop_reading()
         if not self.closing.is_set():
             self._arm_sweeper()
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from iso8583.acquirer.model import Kind, Totals
 from iso8583.acquirer.security import WorkingKeys
@@ -34,8 +34,21 @@ from iso8583.host.ledger import Answer, Entry, Ledger, OrderState, QrOrder, Stat
 from iso8583.host.rules import HostError
 from iso8583.keys import Key, KeyAlgorithm, decrypt_key, encrypt_key, key_check_value
 
-if TYPE_CHECKING:
-    from iso8583.host.engine import HostEngine
+
+class _Engine(Protocol):
+    """What the store needs of :class:`iso8583.host.engine.HostEngine` (no import cycle)."""
+
+    ledger: Ledger
+
+    @property
+    def tmk(self) -> Key: ...
+
+    def adopt(self, ledger: Ledger, keys: dict[str, WorkingKeys]) -> None: ...
+
+    def take_key_changes(self) -> set[str]: ...
+
+    def working_keys(self, terminal_id: str) -> WorkingKeys | None: ...
+
 
 __all__ = ["LEGACY_STATE_FILE", "HostStateError", "HostStateStore", "state_file_for"]
 
@@ -174,7 +187,7 @@ class HostStateStore:
 
     # --- one request = one transaction -------------------------------------------------------
     @contextmanager
-    def transaction(self, engine: HostEngine) -> Iterator[None]:
+    def transaction(self, engine: _Engine) -> Iterator[None]:
         """Lock, bring ``engine`` up to date, let it decide, write what changed, commit."""
         try:
             with self._write():
@@ -191,7 +204,7 @@ class HostStateStore:
             raise
 
     # --- reading -----------------------------------------------------------------------------
-    def load(self, engine: HostEngine) -> None:
+    def load(self, engine: _Engine) -> None:
         try:
             ledger = self._read_ledger()
             keys = self._read_keys(engine)
@@ -259,7 +272,7 @@ class HostStateStore:
             rrn_seq=seq,
         )
 
-    def _read_keys(self, engine: HostEngine) -> dict[str, WorkingKeys]:
+    def _read_keys(self, engine: _Engine) -> dict[str, WorkingKeys]:
         keys: dict[str, WorkingKeys] = {}
         for tid, pin, pin_kcv, mac, mac_kcv in self._db.execute("SELECT * FROM keys"):
             try:
@@ -276,7 +289,7 @@ class HostStateStore:
         return keys
 
     # --- writing -----------------------------------------------------------------------------
-    def _flush(self, engine: HostEngine) -> None:
+    def _flush(self, engine: _Engine) -> None:
         ledger = engine.ledger
         db = self._db
         for what, key in ledger.take_changes():

@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="receipt printer: pyserial URL (/dev/ttyUSB0, socket://H:P), file:PATH, text:PATH, "
         "stdout or none (default)",
     )
+    p.add_argument("--firmware-url", help="firmware repository for the TMS update command")
     add_input_device_options(p)
     add_agent_options(p, embedded_default=True)
     p.set_defaults(func=run)

@@ -123,5 +123,6 @@ def attach_agent(
         options=options,
         key=key,
         lost_receipts=args.lost_receipts,
+        firmware_url=getattr(args, "firmware_url", None),
     )
     return agent.attach()

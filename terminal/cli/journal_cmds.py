@@ -174,8 +174,9 @@ def _states_arg(values: list[str]) -> list[TxnState]:
         raise _BadArgs(f"--state {bad!r}: expected one of {known}") from None
 
 
-def _open(args: argparse.Namespace) -> TerminalStore:
-    return TerminalStore(args.data_dir or default_data_dir(), create=False)
+def _open(args: argparse.Namespace, *, read_only: bool = False) -> TerminalStore:
+    """``read_only`` for list/show: they work in a read-only data directory."""
+    return TerminalStore(args.data_dir or default_data_dir(), create=False, read_only=read_only)
 
 
 # --- presentation -------------------------------------------------------------------------
@@ -224,7 +225,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         unprinted_only=args.unprinted,
         limit=_positive("--limit", args.limit),
     )
-    with _open(args) as store:
+    with _open(args, read_only=True) as store:
         entries = store.journal.find(query)
     if args.json:
         for entry in entries:
@@ -262,7 +263,7 @@ def _receipt(entry: JournalEntry) -> Receipt:
 def cmd_show(args: argparse.Namespace) -> int:
     """An entry's details and its stored receipt (the merchant copy, as printed)."""
     width = _width_arg(args.width)
-    with _open(args) as store:
+    with _open(args, read_only=True) as store:
         entry = _resolve(store, args)
     text = None if entry.receipt is None else render_text(_receipt(entry), width)
     if args.json:
@@ -338,7 +339,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     """What changed after ``--since`` (the journal feed): new entries, new states, print
     statuses. Prints the cursor to pass next time (JSON: ``{"entries": [...], "cursor": N}``)."""
     cursor = 0 if args.since == "0" else _positive("--since", args.since)
-    with _open(args) as store:
+    with _open(args, read_only=True) as store:
         entries, cursor = store.journal.changes_since(cursor, _positive("--limit", args.limit))
     if args.json:
         body = {"entries": [entry_json(e) for e in entries], "cursor": cursor}

@@ -38,11 +38,15 @@ COMMANDS: dict[str, Command] = {
     "journal": Command(
         "terminal.cli.journal_cmds", "find, show and reprint journal entries (lost receipts)"
     ),
+    "store": Command(
+        "terminal.cli.store_cmds", "check, back up, restore or reset the terminal's data"
+    ),
     "cards": Command("terminal.cli.card_cmds", "list the named test cards"),
     "card": Command("terminal.cli.card_cmds", "card data tools"),
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "firmware": Command("terminal.cli.firmware_cmds", "publish, serve and install signed firmware"),
     "devsim": Command(
         "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
     ),

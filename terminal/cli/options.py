@@ -36,4 +36,7 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
         help="ESC/POS receipt printer (pyserial URL, or file:PATH); default: the screen's pane",
     )
     p.add_argument("--scanner", metavar="URL", help="QR / barcode scanner (pyserial URL)")
+    p.add_argument(
+        "--firmware-url", help="firmware repository for the firmware screen (posemu firmware serve)"
+    )
     add_agent_options(p, embedded_default=True)

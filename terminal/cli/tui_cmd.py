@@ -30,6 +30,7 @@ from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
 from terminal.devices.attached import AttachedDevices
 from terminal.engine.service import TerminalService
+from terminal.firmware import tui_update_starter
 from terminal.runtime import TerminalRuntime
 from terminal.simulation import QrCustomer
 from terminal.store.state import TerminalStore, default_data_dir
@@ -67,11 +68,13 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        firmware_url: str | None = None,
         reader: str | None = None,
         printer: str | None = None,
         scanner: str | None = None,
         agent_args: argparse.Namespace | None = None,
     ) -> None:
+        self._firmware_url = firmware_url
         self._host = host
         self._device_urls = {"reader": reader, "printer": printer, "scanner": scanner}
         self.devices: AttachedDevices | None = None
@@ -136,6 +139,9 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            firmware=tui_update_starter(runtime, self._firmware_url)
+            if self._firmware_url
+            else None,
             current_config=lambda: runtime.config,
             devices=self.devices,
             agent=panel,
@@ -203,6 +209,7 @@ def run_tui(args: argparse.Namespace) -> int:
         host=getattr(args, "host", None),
         spec=getattr(args, "spec", None) or "iso87ascii",
         data_dir=getattr(args, "data_dir", None),
+        firmware_url=getattr(args, "firmware_url", None),
         reader=getattr(args, "reader", None),
         printer=getattr(args, "printer", None),
         scanner=getattr(args, "scanner", None),

@@ -76,6 +76,9 @@ class TerminalConfig:
     # --- receipts ---------------------------------------------------------------------------
     receipt_width: int = 32  # 32, 42 or 48 columns
     customer_copy: bool = False  # also build the customer copy
+    #: Lines printed under the merchant name (address, phone) and at the foot of every slip.
+    receipt_header: tuple[str, ...] = ()
+    receipt_footer: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -92,6 +95,13 @@ class TerminalConfig:
         self._check_text("merchant_id", self.merchant_id, 15)
         if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isdigit()):
             raise ConfigError("currency", "must be a 3-digit ISO 4217 numeric code")
+        for name in ("receipt_header", "receipt_footer"):
+            lines = getattr(self, name)
+            if not isinstance(lines, tuple) or len(lines) > 8:
+                raise ConfigError(name, "must be at most 8 lines")
+            for line in lines:
+                if not isinstance(line, str) or len(line) > 48 or not line.isprintable():
+                    raise ConfigError(name, "lines are printable text, 48 characters at most")
         if not (len(self.qr_entry_mode) == 2 and self.qr_entry_mode.isdigit()):
             raise ConfigError("qr_entry_mode", "must be 2 digits")
         if self.receipt_width not in _RECEIPT_WIDTHS:

@@ -54,6 +54,7 @@ __all__ = [
     "Sent",
     "SignedOn",
     "Subscription",
+    "SubscriptionClosed",
     "TxnFinished",
     "TxnStarted",
     "Waiting",

@@ -316,7 +316,10 @@ def build_receipt(
     amount = abs(balance) if kind is ReceiptKind.BALANCE and balance is not None else entry.amount
     return Receipt(
         merchant_name=config.merchant_name,
-        merchant_address=(config.merchant_city,) if config.merchant_city else (),
+        merchant_address=(
+            *config.receipt_header,
+            *((config.merchant_city,) if config.merchant_city else ()),
+        ),
         merchant_id=config.merchant_id,
         terminal_id=config.terminal_id,
         kind=kind,
@@ -338,4 +341,5 @@ def build_receipt(
         qr=QrDetails(wallet=entry.brand or "QR", order_ref=entry.qr_ref or None)
         if kind.is_qr
         else None,
+        footer=config.receipt_footer,
     )

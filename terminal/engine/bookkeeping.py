@@ -1,10 +1,15 @@
 """Journal and store-and-forward bookkeeping: the order of writes that makes crashes safe.
 
-Why the order matters (the process may be killed between any two lines):
+Why the order matters (the process may be killed, or the disk fill up, between any two
+lines):
 
-1. the journal entry is written (CREATED), then its reversal is queued; only then does the
-   request leave. Killed before the reversal is queued: nothing was sent, and
-   :meth:`Bookkeeper.recover` marks the orphan FAILED at the next start.
+1. the journal entry is written (CREATED), then its reversal is queued; the link is opened;
+   then SENT ("sending": the request may leave from now on) is written, durably, before a
+   byte of the request is sent. So the entry's state says whether the request could have
+   been sent: only SENT (or a later unanswered state) leads to a reversal. A CREATED entry
+   never left the terminal; its queued reversal is cancelled, never delivered, and the
+   entry ends FAILED (:meth:`Bookkeeper.recover`, and :meth:`Bookkeeper.deliver` before
+   anything goes out). A write that fails (disk full) before SENT leaves exactly that.
 2. a usable answer is written to the journal first, then the queued reversal is cleared.
    Killed in between: the reversal still goes out at the next start, the host undoes the
    transaction and the entry ends REVERSED; the customer never saw a receipt.
@@ -58,6 +63,8 @@ _LOG = logging.getLogger("posemu.terminal")
 
 #: Answers to a reversal that do not acknowledge it: try again later.
 RETRY_CODES = frozenset({"91", "96", "A0", "A7"})
+#: States in which the request cannot have left the terminal: nothing to reverse.
+NEVER_SENT = frozenset({TxnState.CREATED, TxnState.FAILED})
 _RECOVERY_LIMIT = 10_000
 
 
@@ -106,8 +113,8 @@ class Bookkeeper:
     def unsent(self, journal_id: int, saf_id: int | None, reason: str) -> JournalEntry:
         """No connection: nothing left the terminal, so nothing needs reversing."""
         entry = self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NO CONNECTION")
-        if saf_id is not None:
-            self.saf.done(saf_id)
+        if saf_id is not None:  # killed before this: FAILED is NEVER_SENT, deliver cancels it
+            self.saf.cancel(saf_id, f"not sent: {reason}")
         _LOG.info("journal %s: not sent (%s)", journal_id, reason)
         return entry
 
@@ -174,9 +181,16 @@ class Bookkeeper:
     async def deliver(
         self, *, only: int | None = None, skip: Collection[int] = (), attempts: int | None = None
     ) -> str:
-        """Deliver queued reversals oldest first; '' when all went, else why one did not."""
+        """Deliver queued reversals oldest first; '' when all went, else why one did not.
+
+        A reversal whose transaction never reached SENT is cancelled instead: its request
+        never left, and a reversal of it would only puzzle the host.
+        """
         for message in self.saf.pending():
             if message.journal_id in skip or (only is not None and message.journal_id != only):
+                continue
+            if self.journal.get(message.journal_id).state in NEVER_SENT:
+                self.never_sent(message.journal_id, message.id)
                 continue
             reason = await self._deliver_one(message, attempts or self.config.reversal_attempts)
             if reason:
@@ -220,23 +234,39 @@ class Bookkeeper:
         self.saf.done(message.id)
         self._emit(ReversalDelivered(message.journal_id, entry.stan, response.response_code))
 
+    def never_sent(self, journal_id: int, saf_id: int | None) -> None:
+        """The request never left (the entry is not SENT): FAILED, its reversal cancelled.
+
+        Either step may be the last before a crash: a FAILED entry's reversal is cancelled
+        by :meth:`deliver`, a CREATED one's by :meth:`recover`, so the order is safe as is.
+        """
+        entry = self.journal.get(journal_id)
+        if entry.state is TxnState.CREATED:
+            self.advance(journal_id, TxnEvent.SEND_FAILED, response_text="NOT SENT")
+        if saf_id is not None:
+            self.saf.cancel(saf_id, "the request never left the terminal")
+        _LOG.info("journal %s stan %s: never sent, nothing to reverse", journal_id, entry.stan)
+
     # --- recovery -------------------------------------------------------------------------
     def recover(self, skip: Collection[int] = ()) -> int:
-        """Close entries a crash left open with no reversal queued: nothing to undo there.
+        """Close entries a crash (or a failed write) left open: nothing to undo there.
 
-        CREATED without a queued reversal never left the terminal (FAILED); SENT without one
-        is a non-reversible request whose answer was lost (FAILED as well).
+        CREATED never left the terminal (FAILED, its queued reversal cancelled); SENT
+        without a queued reversal is a non-reversible request whose answer was lost (FAILED
+        as well). SENT with a queued reversal is left to :meth:`deliver`.
         """
-        queued = {m.journal_id for m in self.saf.pending()}
+        queued = {m.journal_id: m.id for m in self.saf.pending()}
         fixed = 0
-        for state, event in (
-            (TxnState.CREATED, TxnEvent.SEND_FAILED),
-            (TxnState.SENT, TxnEvent.ABANDONED),
-        ):
+        for state in (TxnState.CREATED, TxnState.SENT):
             query = JournalQuery(states=(state,), limit=_RECOVERY_LIMIT)
             for entry in self.journal.find(query):
-                if entry.id is None or entry.id in queued or entry.id in skip:
+                if entry.id is None or entry.id in skip:
                     continue
-                self.advance(entry.id, event, response_text="INTERRUPTED")
+                if state is TxnState.CREATED:
+                    self.never_sent(entry.id, queued.get(entry.id))
+                elif entry.id not in queued:
+                    self.advance(entry.id, TxnEvent.ABANDONED, response_text="INTERRUPTED")
+                else:
+                    continue
                 fixed += 1
         return fixed

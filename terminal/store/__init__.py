@@ -16,8 +16,11 @@ from terminal.store.errors import (
     SensitiveDataError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     StoreLockedError,
+    StoreLostError,
     StoreMissingError,
+    StoreReadOnlyError,
     VaultError,
 )
 from terminal.store.journal import SqliteJournal
@@ -40,8 +43,11 @@ __all__ = [
     "SqliteSafQueue",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "StoreLockedError",
+    "StoreLostError",
     "StoreMissingError",
+    "StoreReadOnlyError",
     "TerminalStore",
     "Vault",
     "VaultError",

@@ -27,9 +27,12 @@ from terminal.store.errors import (
     SchemaVersionError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     StoreLockedError,
     StoreMissingError,
+    StoreReadOnlyError,
 )
+from terminal.store.fscause import write_cause
 
 __all__ = [
     "APPLICATION_ID",
@@ -156,20 +159,63 @@ _V2: Final = (
     END""",
 )
 
+_V3: Final = (
+    # Facts about the store itself: its identity (also in the ``store-id`` marker beside the
+    # file, so an emptied file is told from a new one) and the data key's check value.
+    """CREATE TABLE store_meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    "INSERT INTO store_meta (name, value) VALUES ('store_id', lower(hex(randomblob(16))))",
+    # Why a message left the queue without being delivered ('' when it was delivered).
+    "ALTER TABLE saf ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+)
+
 #: version -> statements that bring the schema from version - 1 to version.
-MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {1: _V1, 2: _V2}
+MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {1: _V1, 2: _V2, 3: _V3}
+#: The oldest schema a read-only open can still read (writes would need a migration first).
+READABLE_FROM: Final = 1
 SCHEMA_VERSION: Final = max(MIGRATIONS)
 
 
+_SQLITE_PERM: Final = 3
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_READONLY: Final = 8
+_SQLITE_IOERR: Final = 10
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_FULL: Final = 13
+_SQLITE_CANTOPEN: Final = 14
+_SQLITE_NOTADB: Final = 26
+#: Failures whose real cause is usually the filesystem: ask it (read-only? full?).
+_FILESYSTEM_CODES: Final = frozenset(
+    {_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN}
+)
+
+
 def translate_error(exc: sqlite3.Error, path: Path, what: str) -> StoreError:
-    """One typed error per SQLite failure, naming the file and the operation."""
+    """One typed error per SQLite failure, naming the file, the operation and the cause."""
     text = str(exc)
     lowered = text.lower()
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
     if isinstance(exc, sqlite3.IntegrityError):
         return InvalidRecordError(f"{what}: rejected by the schema ({text})", path=path)
-    if "locked" in lowered or "busy" in lowered:
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in lowered or "busy" in lowered:
         return StoreLockedError(f"{what}: database is locked by another process", path=path)
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+    if primary in _FILESYSTEM_CODES:
+        cause = write_cause(path, what, text)
+        if cause is not None:
+            return cause
+        if primary == _SQLITE_FULL:
+            return StoreFullError(
+                f"{what}: disk or quota full ({text}); free some space and retry", path=path
+            )
+        if primary == _SQLITE_READONLY:
+            return StoreReadOnlyError(f"{what}: the database is read-only ({text})", path=path)
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or (
+        "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered
+    ):
         return StoreCorruptError(f"{what}: database is corrupt ({text})", path=path)
     return StoreError(f"{what}: {text}", path=path)
 
@@ -211,10 +257,12 @@ def local_time_from(key: str, offset_us: int | None) -> datetime:
 class Database:
     """One connection, serialised by a lock so UI worker threads can share it safely."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         self._conn: sqlite3.Connection | None = conn
         self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
+        self._open: str | None = None  # the BEGIN of the transaction this thread is in
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -228,7 +276,15 @@ class Database:
 
     @contextlib.contextmanager
     def write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: all of the body is durable, or none of it."""
+        """One ``BEGIN IMMEDIATE`` transaction: all of the body is durable, or none of it.
+
+        Writes nested inside a write join it, so several steps (a state change and the
+        reversal it makes necessary) commit together.
+        """
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"{what}: the store was opened read-only (a read command)", path=self.path
+            )
         with self._transaction("BEGIN IMMEDIATE", what) as conn:
             yield conn
 
@@ -242,10 +298,19 @@ class Database:
     def _transaction(self, begin: str, what: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self.conn
+            if self._open is not None:  # nested: join the enclosing transaction
+                if begin != "BEGIN" and self._open == "BEGIN":
+                    raise StoreError(f"{what}: a write cannot join a read", path=self.path)
+                try:
+                    yield conn
+                except sqlite3.Error as exc:
+                    raise translate_error(exc, self.path, what) from exc
+                return
             try:
                 conn.execute(begin)
             except sqlite3.Error as exc:
                 raise translate_error(exc, self.path, what) from exc
+            self._open = begin
             try:
                 yield conn
             except sqlite3.Error as exc:
@@ -254,6 +319,8 @@ class Database:
             except BaseException:
                 self._rollback(conn)
                 raise
+            finally:
+                self._open = None
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -309,8 +376,10 @@ def check_sqlite_file(path: Path) -> None:
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(f"cannot read: {exc.strerror}", path=path) from exc
+    except OSError as exc:  # unreadable is as unusable as damaged: same ways out
+        raise StoreCorruptError(
+            f"cannot read ({exc.strerror}); if its permissions are wrong, fix them", path=path
+        ) from exc
     if header and header != SQLITE_HEADER:
         raise StoreCorruptError("not a SQLite database (bad file header)", path=path)
 
@@ -408,47 +477,109 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
+def _connect(target: str, path: Path, what: str, busy_timeout: float) -> sqlite3.Connection:
+    """One connection (a path, or a ``file:`` URI) shared by the store's worker threads."""
+    try:
+        conn = sqlite3.connect(
+            target,
+            uri=target.startswith("file:"),
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise translate_error(exc, path, what) from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+@contextlib.contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path, what: str) -> Iterator[None]:
+    """An open that fails half-way closes its connection and says why, in our terms."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate_error(exc, path, what) from exc
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _checked(conn: sqlite3.Connection, path: Path, *, verify: bool, busy_timeout: float) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    if verify and (problem := integrity_problem(conn)) is not None:
+        raise StoreCorruptError(f"integrity check failed: {problem}", path=path)
+
+
 def open_database(
     path: Path | str,
     *,
     create: bool = True,
     verify: bool = True,
+    read_only: bool = False,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     migrations: Mapping[int, tuple[str, ...]] = MIGRATIONS,
 ) -> Database:
     """Open (creating when allowed) and migrate the database at ``path``.
 
     ``verify`` runs SQLite's ``quick_check`` so a damaged file is reported on open, by name,
-    instead of failing later in the middle of a sale.
+    instead of failing later in the middle of a sale. ``read_only`` never writes (no
+    migration, no WAL switch) and works in a read-only directory.
     """
     path = Path(path)
+    if read_only:
+        return _open_read_only(path, verify=verify, busy_timeout=busy_timeout)
     if path.exists():
         check_sqlite_file(path)
     elif create:
-        _create_private(path)
+        try:
+            _create_private(path)
+        except OSError as exc:
+            raise write_cause(path, "creating the database", exc.strerror or "") or StoreError(
+                f"cannot create the database: {exc.strerror}", path=path
+            ) from exc
     else:
         raise StoreMissingError("no terminal database here", path=path)
     _restrict(path)
-    try:
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise translate_error(exc, path, "opening the database") from exc
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if verify and (problem := integrity_problem(conn)) is not None:
-            raise StoreCorruptError(f"integrity check failed: {problem}", path=path)
+    conn = _connect(str(path), path, "opening the database", busy_timeout)
+    with _closed_on_error(conn, path, "opening the database"):
+        _checked(conn, path, verify=verify, busy_timeout=busy_timeout)
         _check_ownership(conn, path)  # before anything is written to a file that isn't ours
         _configure(conn, path)
         migrate(conn, path, migrations)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise translate_error(exc, path, "opening the database") from exc
-    except BaseException:
-        conn.close()
-        raise
     for suffix in ("-wal", "-shm"):
         _restrict(path.with_name(path.name + suffix))
     return Database(conn, path)
+
+
+def _open_read_only(path: Path, *, verify: bool, busy_timeout: float) -> Database:
+    """Read without writing anything, even where nothing may be written.
+
+    A WAL database needs its ``-shm`` file; when the directory is read-only and the last
+    writer closed cleanly (no ``-wal`` left), the file cannot change under us, so it is
+    opened ``immutable``. A ``-wal`` left by a crash holds committed transactions: reading
+    the main file alone would hide them, so that case is refused.
+    """
+    if not path.exists():
+        raise StoreMissingError("no terminal database here", path=path)
+    check_sqlite_file(path)
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    writable = os.access(path.parent, os.W_OK) and write_cause(path.parent, "") is None
+    if not writable and not shm.exists():
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreReadOnlyError(
+                "a crash left recent transactions in terminal.db-wal and the directory is"
+                " read-only, so they cannot be read; copy the directory somewhere writable",
+                path=path,
+            )
+        uri += "&immutable=1"
+    conn = _connect(uri, path, "opening the database read-only", busy_timeout)
+    with _closed_on_error(conn, path, "opening the database read-only"):
+        _checked(conn, path, verify=verify, busy_timeout=busy_timeout)
+        if store_version(conn, path) < READABLE_FROM:
+            raise StoreMissingError("the database holds no terminal data yet", path=path)
+        conn.execute("PRAGMA query_only = ON")
+    return Database(conn, path, read_only=True)

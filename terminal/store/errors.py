@@ -5,6 +5,9 @@
     StoreError
     ├── StoreMissingError    no database where one was expected
     ├── StoreCorruptError    the file is not a healthy SQLite database
+    │   └── StoreLostError   the store existed here but its file is now missing or empty
+    ├── StoreReadOnlyError   the data directory (or file) cannot be written: read-only
+    ├── StoreFullError       the disk (or quota) is full
     ├── SchemaVersionError   written by a newer posemu, or not a posemu store at all
     ├── StoreLockedError     another process kept the database locked past the busy timeout
     ├── RecordNotFoundError  no journal entry / SAF message with that id
@@ -30,8 +33,11 @@ __all__ = [
     "SensitiveDataError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "StoreLockedError",
+    "StoreLostError",
     "StoreMissingError",
+    "StoreReadOnlyError",
     "VaultError",
 ]
 
@@ -55,6 +61,19 @@ class StoreMissingError(StoreError):
 
 class StoreCorruptError(StoreError):
     """The file exists but is not a SQLite database, or fails its integrity check."""
+
+
+class StoreLostError(StoreCorruptError):
+    """A store that existed is gone or empty: never silently replaced by a new, empty one
+    (the trace counter would restart and the host would refuse repeated STANs)."""
+
+
+class StoreReadOnlyError(StoreError):
+    """A write was refused because the directory, file or filesystem is read-only."""
+
+
+class StoreFullError(StoreError):
+    """A write failed because the filesystem (or the user's quota) has no space left."""
 
 
 class SchemaVersionError(StoreError):

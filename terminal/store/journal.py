@@ -42,6 +42,7 @@ from terminal.store.errors import (
     SensitiveDataError,
     StoreError,
 )
+from terminal.store.retention import keeps_token
 from terminal.store.vault import Vault, refuse_card_data
 
 __all__ = ["COPY_NAMES", "SqliteJournal", "check_copy", "check_entry"]
@@ -275,12 +276,14 @@ class SqliteJournal:
         """Persist a new entry (and its copies) in one transaction; return its id.
 
         ``pan``, if given, is kept only sealed by the vault, so a later void or refund of
-        this card can send it again (see :meth:`card_pan`).
+        this card can send it again (see :meth:`card_pan`), and only for kinds that can be
+        voided or refunded (see :mod:`terminal.store.retention`).
         """
         if entry.id is not None:
             raise InvalidRecordError("is assigned by the store; pass id=None", field="id")
         entry = check_entry(entry)
-        token = None if pan is None else self._seal_pan(pan, entry.masked_pan)
+        keep = pan is not None and keeps_token(entry.kind, entry.state)
+        token = self._seal_pan(pan, entry.masked_pan) if keep and pan is not None else None
         stamp = time_to_text(self._clock())
         columns = ", ".join(_COLUMNS)
         marks = ", ".join("?" * (len(_COLUMNS) + 3))
@@ -307,9 +310,11 @@ class SqliteJournal:
         with self._db.write(f"updating journal entry {journal_id}") as conn:
             current = self._get(conn, journal_id)
             entry = check_entry(replace(current, **changes))
+            keep = keeps_token(entry.kind, entry.state)  # else no void or refund can need it
             conn.execute(
-                f"UPDATE journal SET {assignments}, updated_at = ? WHERE id = ?",
-                (*_row_values(entry), time_to_text(self._clock()), journal_id),
+                f"UPDATE journal SET {assignments}, updated_at = ?,"
+                " pan_token = CASE WHEN ? THEN pan_token END WHERE id = ?",
+                (*_row_values(entry), time_to_text(self._clock()), keep, journal_id),
             )
             return self._get(conn, journal_id)
 

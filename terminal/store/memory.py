@@ -28,6 +28,7 @@ from terminal.core.journal import (
 )
 from terminal.store.errors import InvalidRecordError
 from terminal.store.journal import check_copy, check_entry
+from terminal.store.retention import keeps_token
 from terminal.store.saf import check_record, request_from_record, request_to_record
 
 __all__ = ["MemoryCounters", "MemoryJournal", "MemoryKeyStore", "MemorySafQueue", "MemoryStore"]
@@ -71,7 +72,7 @@ class MemoryJournal:
             journal_id = next(self._ids)
             stamp = self._clock()
             self._entries[journal_id] = replace(entry, id=journal_id, updated_at=stamp)
-            if pan is not None:
+            if pan is not None and keeps_token(entry.kind, entry.state):
                 self._pans[journal_id] = pan
             self._touch(journal_id)
         return journal_id
@@ -86,6 +87,8 @@ class MemoryJournal:
             current = self._require(journal_id)
             entry = check_entry(replace(current, **changes, updated_at=self._clock()))
             self._entries[journal_id] = entry
+            if not keeps_token(entry.kind, entry.state):  # same retention as the SQLite store
+                self._pans.pop(journal_id, None)
             self._touch(journal_id)
             return entry
 
@@ -227,6 +230,10 @@ class MemorySafQueue:
         with self._lock:
             self._get(message_id)
             self._done.add(message_id)
+
+    def cancel(self, message_id: int, reason: str) -> None:
+        """Out of the queue, never sent (``reason`` is kept by the SQLite store only)."""
+        self.done(message_id)
 
     def _get(self, message_id: int) -> PendingMessage:
         try:

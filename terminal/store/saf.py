@@ -23,6 +23,7 @@ from terminal.store.errors import (
     SensitiveDataError,
     StoreError,
 )
+from terminal.store.retention import SAF_CLEAR_SQL
 from terminal.store.vault import Vault, refuse_card_data
 
 __all__ = [
@@ -282,8 +283,20 @@ class SqliteSafQueue:
         self._mark(message_id, "attempts = attempts + 1, last_attempt_at = ?", "recording a try")
 
     def done(self, message_id: int) -> None:
-        """The host acknowledged it: it leaves the queue (the row stays, marked done)."""
-        self._mark(message_id, "done_at = ?", "marking delivered")
+        """The host acknowledged it: it leaves the queue (the row stays, marked done, without
+        its sealed PAN, expiry or QR code: nothing will send it again)."""
+        self._mark(message_id, f"done_at = ?, {SAF_CLEAR_SQL}", "marking delivered")
+
+    def cancel(self, message_id: int, reason: str) -> None:
+        """Take a message out of the queue without sending it (``note`` says why): a
+        reversal of a request that never left the terminal."""
+        refuse_card_data(reason, field="note", path=self._db.path)
+        with self._db.write(f"SAF message {message_id}: cancelling") as conn:
+            conn.execute(
+                f"UPDATE saf SET note = ?, done_at = ?, {SAF_CLEAR_SQL}"
+                " WHERE id = ? AND done_at IS NULL",
+                (f"cancelled: {reason}", time_to_text(self._clock()), message_id),
+            )
 
     def _mark(self, message_id: int, assignment: str, what: str) -> None:
         stamp = time_to_text(self._clock())

@@ -19,7 +19,7 @@ import secrets
 import threading
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from iso8583.masking import has_pan
 from terminal.store.errors import SensitiveDataError, VaultError
 
-__all__ = ["KEY_FILE_NAME", "Vault", "card_data_in", "refuse_card_data"]
+__all__ = ["KEY_FILE_NAME", "KeyLedger", "Vault", "card_data_in", "key_id", "refuse_card_data"]
 
 KEY_FILE_NAME: Final = "data_key"
 _KEY_BYTES: Final = 32
@@ -75,15 +75,38 @@ def refuse_card_data(
             refuse_card_data(item, field=f"{field}[{index}]", path=path, skip=skip)
 
 
+_NEW_KEY_HINT: Final = (
+    "put back the data_key this store was using (from the copy you keep apart), or, if it"
+    " is lost for good, start a new key explicitly: posemu store new-key --yes --data-dir {dir}"
+    " (tokens sealed under the old key are deleted)"
+)
+
+
+def key_id(key: bytes) -> str:
+    """The key's check value: identifies it in tokens and in the database, reveals nothing."""
+    return hashlib.sha256(b"posemu key id" + key).hexdigest()[:8]
+
+
+class KeyLedger(Protocol):
+    """Where the store records which key its tokens were sealed under."""
+
+    def expected_key_id(self) -> str | None: ...
+    def record_key_id(self, key_id: str) -> None: ...
+    def tokens_left(self) -> int: ...
+
+
 class Vault:
     """Seal and open short secrets (PAN, expiry) with the terminal data key at ``path``.
 
     The key is generated on first :meth:`seal`; :meth:`open` never creates one, since a new
-    key could not open the old tokens anyway.
+    key could not open the old tokens anyway. With a ``ledger`` the key's check value is
+    recorded in the database, so a key file that was replaced, damaged or deleted is
+    reported (:class:`VaultError`) instead of silently replaced.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, ledger: KeyLedger | None = None) -> None:
         self.path = Path(path)
+        self._ledger = ledger
         self._aead: AESGCM | None = None
         self._key_id = ""
         self._lock = threading.Lock()
@@ -122,15 +145,55 @@ class Vault:
         except (binascii.Error, ValueError, InvalidTag) as exc:
             raise VaultError("token is damaged or was tampered with", path=self.path) from exc
 
+    def check(self) -> str | None:
+        """The key's check value after verifying it against the store; None if no key yet."""
+        if not self.path.exists() and self._expected() is None:
+            return None
+        return self._load(create=False)[1]
+
+    def _left(self) -> str:
+        left = 0 if self._ledger is None else self._ledger.tokens_left()
+        if left == 0:
+            return "none is kept any more, so a new key loses nothing"
+        return f"{left} still kept"
+
+    def _expected(self) -> str | None:
+        return None if self._ledger is None else self._ledger.expected_key_id()
+
     def _load(self, *, create: bool) -> tuple[AESGCM, str]:
         with self._lock:
             if self._aead is None:
-                if create and not self.path.exists():
-                    self._create()
+                expected = self._expected()
+                if not self.path.exists():
+                    if expected is not None:
+                        raise VaultError(
+                            f"the data key is missing, but this store's tokens were sealed"
+                            f" under key {expected} ({self._left()}); "
+                            + _NEW_KEY_HINT.format(dir=self.path.parent),
+                            path=self.path,
+                        )
+                    if create:
+                        self._create()
                 key = self._read()
+                found = key_id(key)
+                if expected is not None and found != expected:
+                    raise VaultError(
+                        f"the data key was replaced or damaged: its check value is {found},"
+                        f" this store's tokens were sealed under {expected} ({self._left()}); "
+                        + _NEW_KEY_HINT.format(dir=self.path.parent),
+                        path=self.path,
+                    )
+                if expected is None and self._ledger is not None:
+                    self._ledger.record_key_id(found)
                 self._aead = AESGCM(key)
-                self._key_id = hashlib.sha256(b"posemu key id" + key).hexdigest()[:8]
+                self._key_id = found
             return self._aead, self._key_id
+
+    def forget(self) -> None:
+        """Drop the cached key (after the key file was changed on purpose)."""
+        with self._lock:
+            self._aead = None
+            self._key_id = ""
 
     def _read(self) -> bytes:
         try:
@@ -147,7 +210,9 @@ class Vault:
             raise VaultError(f"cannot read the data key: {exc.strerror}", path=self.path) from exc
         if len(key) != _KEY_BYTES:
             raise VaultError(
-                f"data key is {len(key)} bytes, expected {_KEY_BYTES} (damaged?)", path=self.path
+                f"data key is {len(key)} bytes, expected {_KEY_BYTES}: damaged; "
+                + _NEW_KEY_HINT.format(dir=self.path.parent),
+                path=self.path,
             )
         return key
 

@@ -80,6 +80,7 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Menu", "All transaction types", "action_open_screen", "menu"),
     ("Journal", "Find a transaction, reprint a lost receipt", "action_open_screen", "journal"),
     ("Devices and agent", "Printer, readers, faults, firmware", "action_open_screen", "devices"),
+    ("Firmware update", "Check for and install signed firmware", "action_open_screen", "firmware"),
     ("Agent / TMS", "Faults, remote commands, repair request", "action_open_screen", "agent"),
     ("Home", "Back to amount entry", "go_home", None),
     ("Toggle light/dark theme", "Switch the colour theme", "action_toggle_theme", None),
@@ -216,14 +217,24 @@ class PosApp(App[None]):
             "menu": MenuScreen,
             "journal": JournalScreen,
             "devices": DevicesScreen,
+            "firmware": self._firmware_screen,
             "agent": AgentScreen,
         }
+        if name == "firmware" and self.services.firmware is None:
+            self.notify("No firmware repository: start with --firmware-url URL", severity="warning")
+            return
         if self.controller.busy:
             self.notify("A transaction is in progress", severity="warning")
             return
         if type(self.screen).__name__.lower().startswith(name):
             return
         self.push_screen(factories[name]())
+
+    def _firmware_screen(self) -> Screen[Any]:
+        from terminal.tui.screens.firmware import FirmwareScreen
+
+        assert self.services.firmware is not None
+        return FirmwareScreen(self.services.firmware)
 
     # --- starting operations --------------------------------------------------------------
     def start(self, name: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from textual.worker import Worker
 from terminal.core.errors import TerminalError
 from terminal.core.events import (
     Connecting,
+    Delivery,
     DeviceCondition,
     DeviceEvent,
     Event,
@@ -36,6 +37,7 @@ from terminal.core.events import (
     LinkFailed,
     QrPending,
     ReceiptCopyFailed,
+    ReceiptCopyPrinted,
     ReceiptReady,
     Received,
     ReversalDelivered,
@@ -46,7 +48,6 @@ from terminal.core.events import (
 )
 from terminal.core.journal import JournalEntry, JournalQuery, TxnState
 from terminal.core.ports import PrintJob
-from terminal.core.receipting import CopyOutcome
 from terminal.core.receipts import Receipt, render_text
 from terminal.engine.errors import HostUnavailableError
 from terminal.engine.results import TxnResult
@@ -131,7 +132,7 @@ class PosController:
         self.last_receipt: ReceiptPrinted | None = None
         self._slips: dict[tuple[int, str, bool], str] = {}  # printed text, by copy
         self._slips_lock = threading.Lock()
-        self._restart_seen = False
+        self._restarting = False  # between RESTARTING and STARTED
         self._events = services.events.subscribe("tui", maxsize=_EVENT_QUEUE)
         services.printer.sink = self._slip
 
@@ -139,7 +140,7 @@ class PosController:
     async def follow_events(self) -> None:
         """Handle the bus's events as they come (run as a worker of the App)."""
         async for delivery in self._events:
-            self._handle(delivery.event)
+            self._deliver(delivery)
 
     def close(self) -> None:
         """Stop listening to the bus and to the printer."""
@@ -323,7 +324,12 @@ class PosController:
     def _pump(self) -> None:
         """Handle what is queued now (the consumer worker may not have run yet)."""
         for delivery in self._events.drain():
-            self._handle(delivery.event)
+            self._deliver(delivery)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        if delivery.missed:  # the bus dropped our oldest events rather than wait for us
+            self._post(Notice(f"{delivery.missed} terminal events were not shown", "warning"))
+        self._handle(delivery.event)
 
     def _handle(self, event: Event) -> None:
         """Translate one event into state and messages; never raises."""
@@ -338,6 +344,9 @@ class PosController:
             return
         if isinstance(event, Lifecycle):
             self._lifecycle(event)
+            return
+        if isinstance(event, ReceiptCopyPrinted):
+            self._printed(event)
             return
         if isinstance(event, ReceiptCopyFailed):
             self._post(TxnProgress(f"Printer: {event.reason}, {event.copy} copy not printed"))
@@ -356,18 +365,15 @@ class PosController:
         """A restart (new parameters, a remote command, an update) shows, and its config
         takes over what the screens show."""
         if event.phase is LifecyclePhase.RESTARTING:
-            self._restart_seen = True
+            self._restarting = True
             self._post(Notice("Terminal restarting (after the transaction in flight)"))
             self._link(LinkState.UNKNOWN, "")
-        elif event.phase is LifecyclePhase.STARTED and self._restarting(event):
+        elif event.phase is LifecyclePhase.STARTED and self._restarting:
+            self._restarting = False
             current = self.services.current_config
             if current is not None:
                 self.services.config = current()
             self._post(Notice(f"Terminal restarted: host {self.services.config.host}"))
-
-    def _restarting(self, event: Lifecycle) -> bool:
-        seen, self._restart_seen = self._restart_seen, False
-        return seen or event.detail != self.services.config.host
 
     # --- the emulated printer -------------------------------------------------------------
     def set_paper(self, ok: bool) -> None:
@@ -376,31 +382,30 @@ class PosController:
         self._pump()  # the device event is in the fault list before this returns
 
     def _slip(self, job: PrintJob, text: str) -> None:
-        """The pane printer's output (in the printing thread): kept until recorded."""
+        """The pane printer's output (in the printing thread), shown once it is recorded
+        as printed (see :meth:`_printed`): whoever asked for it, the TUI or the agent."""
         key = (job.journal_id, job.copy.name.lower(), job.duplicate)
         with self._slips_lock:
             self._slips[key] = text
 
-    async def _print(self, work: Any) -> list[CopyOutcome]:
-        """Run the receipt service in a thread; show what printed, say what did not."""
+    def _printed(self, event: ReceiptCopyPrinted) -> None:
+        with self._slips_lock:
+            text = self._slips.pop((event.journal_id, event.copy, event.duplicate), "")
+        if text:  # printed on the pane (not on another printer)
+            message = ReceiptPrinted(event.journal_id, event.copy, text, event.duplicate)
+            self.last_receipt = message
+            self._post(message)
+
+    async def _print(self, work: Callable[[], object]) -> None:
+        """Run the receipt service in a thread; what printed shows, what did not is said
+        (both from the bus, handled here before the caller goes on)."""
         try:
-            result = await asyncio.to_thread(work)
+            await asyncio.to_thread(work)
         except Exception as exc:
             self._post(TxnProgress(f"Receipt not printed: {exc}"))
-            return []
-        outcomes = result if isinstance(result, list) else [result]
-        for done in outcomes:
-            name = done.copy.name.lower()
-            with self._slips_lock:
-                text = self._slips.pop((done.journal_id, name, done.duplicate), "")
-            if done.printed and text:
-                message = ReceiptPrinted(done.journal_id, name, text, done.duplicate)
-                self.last_receipt = message
-                self._post(message)
         self._pump()
-        return outcomes
 
-    def _print_later(self, work: Any, name: str) -> str:
+    def _print_later(self, work: Callable[[], object], name: str) -> str:
         """Print in a worker; '' or why it cannot print now (the journal records it)."""
         self._host.run_worker(self._print(work), name=name, group="print", exit_on_error=False)
         return "" if self.paper_ok else "paper out"

@@ -10,7 +10,7 @@ only, a simulated QR customer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+FirmwareStart = Callable[[Callable[[str, int, int], None]], Awaitable[tuple[bool, str]]]
 
 
 class MpmSessionLike(Protocol):
@@ -152,6 +153,8 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    #: start(progress) -> (ok, message) for the firmware screen; None: no repository given
+    firmware: FirmwareStart | None = None
     #: The config in force now (the runtime's, which a restart may replace); None: fixed.
     current_config: Callable[[], TerminalConfig] | None = None
     devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)

@@ -188,5 +188,38 @@ async def test_logs_and_params_commands(embedded_broker: EmbeddedBroker, tmp_pat
         assert rt.config.merchant_name == "NEW SHOP"
         with pytest.raises(CommandRefused, match="merchant_id"):
             await on_loop(agent.commands.params({"merchant_id": "x" * 16}))
-        with pytest.raises(CommandRefused, match="not part of this build"):
+        with pytest.raises(CommandRefused, match="repository=URL"):
             await on_loop(agent.commands.update({}))
+
+
+async def test_update_command_hands_over_to_the_firmware_updater(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    from firmware_update import trust
+    from tests.firmware.helpers import Repo
+
+    repo = Repo(tmp_path / "publisher")
+    repo.publish("1.0.0")
+    repo.publish("1.1.0", footer="Thank you for shopping!")
+    repo.start()
+    data = tmp_path / "terminal"
+    try:
+        async with terminal(data, embedded_broker, FilePrinter(tmp_path / "p")) as (rt, agent):
+            trust(data, repo.root_json())
+
+            def on_loop(coro: Any) -> Any:
+                loop = rt._ensure_loop()
+                return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+            with pytest.raises(CommandRefused, match=r"offers 1\.1\.0, not 9\.9\.9"):
+                await on_loop(agent.commands.update({"repository": repo.url, "version": "9.9.9"}))
+            done = await on_loop(
+                agent.commands.update({"repository": repo.url, "version": "1.1.0"})
+            )
+            assert done["state"] == "committed"
+            assert done["running"] == "1.1.0"
+            assert agent.agent is not None  # the agent lived through the restart
+            sale = await rt.engine.sale(300, CardInput.test_card("visa-approve"))
+            assert "Thank you for shopping!" in sale.receipt_text
+    finally:
+        repo.stop()

@@ -65,6 +65,23 @@ def test_command_imports_only_what_it_uses(argv: list[str], forbidden: tuple[str
     assert loaded == [], f"posemu {' '.join(argv)} imported {loaded[:8]}"
 
 
+def test_no_command_module_but_the_tuis_imports_textual() -> None:
+    """Every registered command module (those added later too), loaded in one process."""
+    others = sorted(n for n in COMMANDS if COMMANDS[n].module != COMMANDS["tui"].module)
+    probe = (
+        "import json, sys\n"
+        "from terminal.cli.main import build_parser\n"
+        f"build_parser({others!r})\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=True,
+    )  # fmt: skip
+    modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(m for m in modules if m.split(".")[0] in ("textual", "rich")) == []
+
+
 def test_tui_command_still_loads_the_tui() -> None:
     parser = build_parser(["tui"])
     from terminal.cli.tui_cmd import run_tui

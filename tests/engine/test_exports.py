@@ -22,6 +22,13 @@ import pytest
         "terminal.config",
         "terminal.cli.pay_cmds",
         "terminal.cli.card_cmds",
+        "terminal.core.ports",
+        "terminal.core.receipting",
+        "terminal.runtime",
+        "terminal.devices",
+        "terminal.devices.emulated",
+        "terminal.store.memory",
+        "terminal.simulation",
     ],
 )
 def test_all_is_importable(module):

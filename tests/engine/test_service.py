@@ -279,11 +279,14 @@ async def test_crash_orphans_are_recovered(host, store):
         rows.append((store.journal.add(entry), request))
     (orphan, _), (queued, request) = rows
     store.saf.push_request(queued, build_reversal(request))  # killed after queueing
-    async with TerminalService(config, store):
+    events: list = []
+    async with TerminalService(config, store, on_event=events.append):
         pass
     assert store.journal.get(orphan).state is TxnState.FAILED
-    assert store.journal.get(queued).state is TxnState.REVERSED
+    # never SENT, so never sent: the queued reversal is cancelled, not delivered
+    assert store.journal.get(queued).state is TxnState.FAILED
     assert store.saf.pending() == []
+    assert not [e for e in events if isinstance(e, ReversalDelivered)]
 
 
 async def test_mpm_paid(terminal, store, host, events):

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from iso8583.host import EmbeddedHost, Status, rules_from_mapping
 from terminal.core.journal import JournalQuery, TxnState
 from terminal.engine import CardInput, HostFailureError, NotAllowedError, TerminalService
@@ -98,7 +98,7 @@ class TerminalMachine(RuleBasedStateMachine):
         approved = [
             e
             for e in self._entries()
-            if e.state is TxnState.APPROVED and e.kind is Kind.SALE and e.batch == batch
+            if e.state is TxnState.APPROVED and e.kind is TxnKind.SALE and e.batch == batch
         ]
         if approved:
             target = data.draw(st.sampled_from(approved))
@@ -107,7 +107,7 @@ class TerminalMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def refund(self, data: st.DataObject) -> None:
         approved = [
-            e for e in self._entries() if e.state is TxnState.APPROVED and e.kind is Kind.SALE
+            e for e in self._entries() if e.state is TxnState.APPROVED and e.kind is TxnKind.SALE
         ]
         if approved:
             target = data.draw(st.sampled_from(approved))

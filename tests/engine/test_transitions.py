@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.config import TerminalConfig
 from terminal.core.journal import JournalEntry, TxnState
 from terminal.core.money import AmountError
@@ -155,7 +155,7 @@ def test_check_amount():
 def test_build_request_swipe_and_manual():
     card = CardInput.test_card("debit-pin").read(chip_capable=True)
     req = build_request(
-        Kind.SALE,
+        TxnKind.SALE,
         CONFIG,
         stan="000007",
         local_time=NOW,
@@ -171,7 +171,7 @@ def test_build_request_swipe_and_manual():
     assert req.terminal_id == "POSEMU01"
     manual = CardInput.manual("4761739001010010", "3012").read(chip_capable=True)
     req = build_request(
-        Kind.SALE, CONFIG, stan="000008", local_time=NOW, batch="000001", amount=5, card=manual
+        TxnKind.SALE, CONFIG, stan="000008", local_time=NOW, batch="000001", amount=5, card=manual
     )
     assert (req.entry_mode, req.track2, req.expiry) == ("012", None, "3012")
     assert "4761739001010010" not in repr(req)
@@ -180,7 +180,7 @@ def test_build_request_swipe_and_manual():
 def test_reversal_keeps_stan_and_drops_card_data():
     card = CardInput.test_card("debit-pin").read(chip_capable=True)
     sale = build_request(
-        Kind.SALE,
+        TxnKind.SALE,
         CONFIG,
         stan="000042",
         local_time=NOW,
@@ -190,11 +190,11 @@ def test_reversal_keeps_stan_and_drops_card_data():
         pin_block=bytes(8),
     )
     rev = build_reversal(sale)
-    assert rev.kind is Kind.REVERSAL
+    assert rev.kind is TxnKind.REVERSAL
     assert rev.stan == "000042"
     assert rev.original is not None
     assert rev.original.stan == "000042"
-    assert rev.original.kind is Kind.SALE
+    assert rev.original.kind is TxnKind.SALE
     assert rev.original.amount == 999
     assert (rev.pan, rev.track2, rev.pin_block, rev.expiry) == (None, None, None, None)
     repeat = build_reversal(rev, repeat=True)
@@ -205,7 +205,7 @@ def test_reversal_keeps_stan_and_drops_card_data():
 
 def _entry(**changes):
     base = dict(
-        kind=Kind.SALE,
+        kind=TxnKind.SALE,
         state=S.APPROVED,
         stan="000042",
         batch="000003",
@@ -237,7 +237,7 @@ def test_build_receipt_sale_and_void():
     assert "476173******0010" in text
     assert "APPROVED" in text
     void = build_receipt(
-        _entry(kind=Kind.VOID, stan="000043", rrn="512345000002"),
+        _entry(kind=TxnKind.VOID, stan="000043", rrn="512345000002"),
         CONFIG,
         original=_entry(),
         copy=Copy.CUSTOMER,
@@ -261,7 +261,7 @@ def test_build_receipt_declined_and_qr():
     assert not declined.result.approved
     assert declined.result.response_code == "51"
     qr = build_receipt(
-        _entry(kind=Kind.QR_ORDER, masked_pan="", brand="", entry_mode="032", qr_ref="ORD1"),
+        _entry(kind=TxnKind.QR_ORDER, masked_pan="", brand="", entry_mode="032", qr_ref="ORD1"),
         CONFIG,
     )
     assert qr.kind is ReceiptKind.QR_SALE

@@ -17,6 +17,7 @@ from iso8583.acquirer import Kind
 from iso8583.describe import describe, masked_value
 from iso8583.errors import Iso8583Error
 from iso8583.host import EmbeddedHost
+from iso8583.jsonio import json_table
 from iso8583.masking import mask_payment_code, scrub_sensitive
 from tests.host.client import HostClient
 
@@ -81,6 +82,10 @@ def test_every_field_that_can_carry_a_code_is_masked(spec_name: str) -> None:
         assert _clean(text), f"{spec_name} field {number}: {text}"
         shown = masked_value(spec.fields[number], value)
         assert _clean(str(shown)), f"{spec_name} field {number}: {shown}"
+        as_json = json_table(spec, reveal=False).to_json(msg)  # posemu iso8583 decode --json
+        assert _clean(str(as_json)), f"{spec_name} field {number}: {as_json}"
+        shown_hex = str(json_table(spec, reveal=False).to_json(msg))
+        assert CPM.encode().hex().upper() not in shown_hex
 
 
 def test_the_host_debug_log_masks_a_cpm_payment(caplog: pytest.LogCaptureFixture) -> None:

@@ -66,3 +66,21 @@ def test_half_a_tls_configuration_is_refused(pki: Pki, tmp_path: Path) -> None:
     assert run.code == 2
     assert "no such file" in run.err
     assert "none.pem" in run.err
+
+
+def test_a_client_that_never_finishes_its_handshake_is_dropped(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from iso8583.host import EmbeddedHost, server_tls_context
+
+    ctx = server_tls_context(str(pki.server_cert), str(pki.server_key), None)
+    with EmbeddedHost("iso87ascii", ssl_context=ctx, idle_timeout=0.3) as host:
+        sock = socket.create_connection(host.address, timeout=3)
+        try:
+            assert sock.recv(1) == b""  # closed by the host, without a byte of TLS from us
+        finally:
+            sock.close()
+    assert "Traceback" not in caplog.text
+    assert "handler error" not in caplog.text

@@ -11,6 +11,8 @@ from iso8583.host import EmbeddedHost
 from terminal.core.events import (
     Lifecycle,
     LifecyclePhase,
+    LinkState,
+    LinkStateChanged,
     ReversalDelivered,
     ReversalQueued,
     TxnFinished,
@@ -75,6 +77,8 @@ async def test_restart_with_new_host_delivers_the_reversal_queued_before(hosts, 
         delivered = next(i for i, e in enumerate(events) if isinstance(e, ReversalDelivered))
         assert queued < restarting < delivered
         assert events[delivered].stan == lost.stan
+        links = [e for e in events[restarting:] if isinstance(e, LinkStateChanged)]
+        assert links[-1] == LinkStateChanged(LinkState.ONLINE, url_of(host_b))
     finally:
         sub.close()
         await runtime.stop()
@@ -116,6 +120,9 @@ async def test_idle_holds_new_transactions_off(hosts):
             assert not sale.done()  # waits, is not refused
             assert runtime.store.journal.find(JournalQuery()) == []
         assert (await sale).approved
+        async with runtime.idle(), runtime.idle():  # nested, with a restart inside
+            await runtime.restart()
+        assert (await runtime.engine.echo()).approved
     finally:
         await runtime.stop()
         runtime.close()

@@ -18,8 +18,6 @@ byte mode in UTF-8, the encoding EMVCo payloads and their CRC assume.
 
 from __future__ import annotations
 
-import segno
-
 from terminal.core.qr.errors import QrRenderError
 
 __all__ = ["qr_matrix", "render_qr"]
@@ -41,6 +39,8 @@ def qr_matrix(payload: str, *, border: int = 4) -> tuple[tuple[bool, ...], ...]:
             offset=exc.start,
         ) from None
     options = {} if payload.isascii() else {"mode": "byte", "encoding": "utf-8"}
+    import segno  # here, not at the top: ~30 ms that `posemu qr parse` need not pay
+
     try:
         symbol = segno.make_qr(payload, error="m", boost_error=False, eci=False, **options)
     except ValueError as exc:
