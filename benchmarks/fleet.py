@@ -142,7 +142,12 @@ async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int
         online_end = len(counter.online)
         fleet_online = fleet.online()
         left = await fleet.stop(flush_timeout=10)
-        await asyncio.sleep(2)
+        # let the console drain what the broker queued for it: quiet for 3 s, at most 120 s
+        quiet_since, seen, until = time.monotonic(), counter.reports, time.monotonic() + 120
+        while time.monotonic() - quiet_since < 3 and time.monotonic() < until:
+            await asyncio.sleep(0.5)
+            if counter.reports != seen:
+                quiet_since, seen = time.monotonic(), counter.reports
         acked = {a.identity.terminal_id: set(a.link.beats_acked) for a in fleet.agents}
     for task in (consumer, sys_task):
         task.cancel()
