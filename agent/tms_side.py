@@ -17,11 +17,9 @@ from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
-import aiomqtt
-
 from agent.broker import EmbeddedBroker
 from agent.console import Console
-from agent.mqtt import Backoff, BrokerSettings, make_client, settle
+from agent.mqtt import BrokerSettings
 
 __all__ = ["TmsSide"]
 
@@ -79,26 +77,16 @@ class TmsSide:
 
     async def _follow(self) -> None:
         assert self.console is not None
-        console, backoff = self.console, Backoff(cap=10)
-        while True:
-            client = make_client(console.settings, console.identifier)
-            try:
-                async with client:
-                    console._client = client
-                    for topic in console._filters():
-                        await client.subscribe(topic, qos=1)
-                    self.connected = True
-                    backoff.reset()
-                    async for body in console.reports():
-                        self.events.append(body)
-                        for listener in list(self.listeners):
-                            with contextlib.suppress(Exception):
-                                listener(body)
-            except aiomqtt.MqttError as exc:
-                settle(client)
-                self.connected = False
-                log.info("TMS side: %s", exc)
-                await asyncio.sleep(backoff.next_delay())
+        async for body in self.console.follow(on_state=self._on_state):
+            self.events.append(body)
+            for listener in list(self.listeners):
+                with contextlib.suppress(Exception):
+                    listener(body)
+
+    def _on_state(self, up: bool, reason: str) -> None:
+        self.connected = up
+        if not up:
+            log.info("TMS side: %s", reason)
 
     def send(self, name: str, args: dict[str, str]) -> str:
         """Send a command as the TMS would; returns its ID (the result arrives as an event)."""

@@ -86,19 +86,12 @@ async def sys_counters(settings: BrokerSettings, into: dict[str, float]) -> None
 async def consume(console: Console, counter: Counter) -> None:
     """The console with a persistent session: a dropped connection (a loop too busy to
     answer keep-alives) loses nothing, the broker queues for it."""
-    while True:
-        client = make_client(console.settings, console.identifier, persistent=True)
-        try:
-            async with client:
-                console._client = client
-                for topic in console._filters():
-                    await client.subscribe(topic, qos=1)
-                async for body in console.reports():
-                    counter.add(body)
-        except aiomqtt.MqttError:
-            settle(client)
-            counter.console_reconnects += 1
-            await asyncio.sleep(0.5)
+
+    def on_state(up: bool, _reason: str) -> None:
+        counter.console_reconnects += 0 if up else 1
+
+    async for body in console.follow(persistent=True, on_state=on_state):
+        counter.add(body)
 
 
 async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int:
@@ -110,7 +103,7 @@ async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int
     sysinfo: dict[str, float] = {}
     consumer = asyncio.create_task(consume(console, counter))
     sys_task = asyncio.create_task(sys_counters(settings, sysinfo))
-    while console._client is None:  # subscribed before the first terminal says anything
+    while not console.attached:  # subscribed before the first terminal says anything
         await asyncio.sleep(0.05)
     base_rss = rss_kb()
     base_fds = len(os.listdir("/proc/self/fd"))

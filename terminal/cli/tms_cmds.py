@@ -116,10 +116,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 async def _watch_loop(args: argparse.Namespace, settings: Any) -> None:
-    import aiomqtt
-
     from agent.console import Console
-    from agent.mqtt import Backoff, make_client, settle
     from agent.topics import REPORT_KINDS, check_terminal_id
 
     if args.terminal:
@@ -131,32 +128,24 @@ async def _watch_loop(args: argparse.Namespace, settings: Any) -> None:
         group=args.group,
         identifier=args.client_id,
     )
-    backoff = Backoff(cap=10)
+
+    def on_state(up: bool, reason: str) -> None:
+        if up:
+            print(f"watching {settings.url}", file=sys.stderr, flush=True)
+        else:
+            print(
+                f"warning: broker {settings.url}: {reason}; reconnecting",
+                file=sys.stderr,
+                flush=True,
+            )
+
     shown = 0
     async with asyncio.timeout(args.timeout):
-        while True:
-            try:
-                client = make_client(settings, console.identifier, persistent=bool(args.client_id))
-                async with client:
-                    console._client = client
-                    for topic in console._filters():
-                        await client.subscribe(topic, qos=1)
-                    backoff.reset()
-                    print(f"watching {settings.url}", file=sys.stderr, flush=True)
-                    async for body in console.reports():
-                        _emit(body)
-                        shown += 1
-                        if args.count and shown >= args.count:
-                            return
-            except aiomqtt.MqttError as exc:
-                settle(client)
-                delay = backoff.next_delay()
-                print(
-                    f"warning: broker {settings.url}: {exc}; retrying in {delay:.1f}s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                await asyncio.sleep(delay)
+        async for body in console.follow(persistent=bool(args.client_id), on_state=on_state):
+            _emit(body)
+            shown += 1
+            if args.count and shown >= args.count:
+                return
 
 
 # --- send -----------------------------------------------------------------------------------

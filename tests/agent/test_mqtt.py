@@ -112,19 +112,8 @@ async def test_broker_restart_mid_stream_every_fault_exactly_once(
     received: list[str] = []
 
     async def watch() -> None:
-        from agent.mqtt import make_client
-
-        while True:
-            try:
-                console.identifier = "tms-restart-test"
-                client = make_client(settings, console.identifier, persistent=True)
-                async with client:
-                    console._client = client
-                    await client.subscribe("posemu/+/fault", qos=1)
-                    async for body in console.reports():
-                        received.append(body["details"]["n"])
-            except Exception:
-                await asyncio.sleep(0.1)
+        async for body in console.follow(persistent=True):
+            received.append(body["details"]["n"])
 
     codes = ["printer.paper_out", "printer.cover_open", "reader.offline", "tamper"]
     async with running_agent(mosquitto.url, tmp_path) as agent:
