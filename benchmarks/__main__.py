@@ -11,6 +11,7 @@ MODULES = [
     "benchmarks.host_throughput",
     "benchmarks.host_abuse",
     "benchmarks.tui_latency",
+    "benchmarks.devices",
     "benchmarks.cli_startup",
     "benchmarks.firmware_download",
     "benchmarks.fuzz",

@@ -6,20 +6,21 @@
 length of its own, so like ``GreedyBytes`` it reads to the end of its stream: frame it with
 ``FixedSized``/``Prefixed`` or the dialect's :class:`~iso8583.framing.FrameFormat`.
 
-Every field is a construct object from ``iso8583.fields``/``iso8583.composite``. The bitmap
-decides which ones run, so the message construct cannot be one ``Struct`` with an ``If`` per
-field (that costs a context lookup and a condition for each of 128 fields); instead it compiles,
-per distinct bitmap (cached by the bitmap's raw bytes, at most 4096 plans), one Python function
-that runs the field constructs of the set bits in order: the field classes emit the source of
-their flat path (``emit_decode``/``emit_encode``, like construct's ``_emitparse``), and fall
-back to their own ``decode``/``encode`` for anything irregular, which raise the typed errors.
-Packing caches the plan (sorted field order, bitmap bytes, compiled encoder) by the tuple of
-field numbers present. The cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time)
-is about 7 µs to pack and 9 µs to unpack on iso87ascii, 3-4x pyiso8583; through construct's own
-``parse``/``build`` a few µs more (its context and stream), inside a user's ``Struct`` more
-again. ``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this
-construct (``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its
-construct protocol, both doing the same work).
+Every field is a construct object from ``iso8583.fields``/``iso8583.composite``. The bitmap decides
+which ones run, so the message construct cannot be one ``Struct`` with an ``If`` per field (that
+costs a context lookup and a condition for each of 128 fields); instead it compiles, per distinct
+bitmap (cached by the bitmap's raw bytes, at most 4096 plans), one Python function that runs the
+field constructs of the set bits in order: the field classes emit the source of their flat path
+(``emit_decode``/``emit_encode``, like construct's ``_emitparse``), and fall back to their own
+``decode``/``encode`` for anything irregular, which raise the typed errors. Packing caches the plan
+(sorted field order, bitmap bytes, compiled encoder) by the tuple of field numbers present. The
+cost (``benchmarks/iso8583_codec.py``, the 0200 purchase, CPU time) is about 7 µs to pack and 9 µs
+to unpack on iso87ascii, 3-4x pyiso8583 (a shape is compiled the second time it decodes whole, so
+garbage with ever-new bitmaps never pays for a compile); through construct's own
+``parse``/``build`` a few µs more (its context and stream), inside a user's ``Struct`` more again.
+``iso8583.pack``/``unpack``, the host, the terminal and the CLI all run through this construct
+(``pack``/``unpack`` are its buffer API, ``_parse``/``_build`` its construct protocol, both doing
+the same work).
 
 Errors: :class:`DecodeError` carries field, byte offset (from the start of the message) and the
 partial message; :class:`EncodeError` the field. Neither is a construct ``ConstructError``.
@@ -141,7 +142,9 @@ class MessageConstruct(Construct):  # type: ignore[misc]
         self._cp = spec.codepage
         self._mti_enc = spec.mti_encoding
         self._plans: dict[bytes, Any] = {}
+        self._seen: dict[bytes, int] = {}  # bitmaps decoded once, not compiled yet
         self._pack_plans: dict[tuple[Any, ...], PackPlan] = {}
+        self._pack_seen: dict[tuple[Any, ...], int] = {}
         self._mti_cache: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -303,9 +306,22 @@ class MessageConstruct(Construct):  # type: ignore[misc]
             raise
         except Exception as exc:  # a value so odd that an encoder tripped over it
             raise EncodeError(f"cannot encode value: {exc}", field=str(n)) from exc
-        if len(self._pack_plans) < _MAX_PLANS:
-            self._pack_plans[tuple(fields)] = self._compile_pack(numbers, bitmap)
+        self._learn_pack(tuple(fields), numbers, bitmap)
         return b"".join(parts)
+
+    def _learn_pack(self, key: tuple[Any, ...], numbers: list[int], bitmap: bytes) -> None:
+        """Compile a pack plan the second time a field set is packed (as :meth:`_learn`)."""
+        seen = self._pack_seen
+        if key not in seen:
+            if len(seen) >= _MAX_PLANS:
+                seen.clear()
+            seen[key] = 1
+            return
+        del seen[key]
+        plans = self._pack_plans
+        while len(plans) >= _MAX_PLANS:
+            del plans[next(iter(plans))]
+        plans[key] = self._compile_pack(numbers, bitmap)
 
     def _compile_pack(self, numbers: list[int], bitmap: bytes) -> PackPlan:
         """One function packing exactly these fields, with the bitmap as a constant."""
@@ -366,8 +382,17 @@ class MessageConstruct(Construct):  # type: ignore[misc]
             if self._tertiary:
                 pos = self._fields_with_tertiary(buf, pos, fields)
             else:
-                (numbers, run), pos = self._plan(buf, pos)
-                pos = run(buf, pos, fields)
+                (numbers, run), end = self._plan(buf, pos)
+                start = end  # where the fields begin, for _foreign
+                if run is not None:
+                    pos = run(buf, end, fields)
+                else:  # a bitmap not (yet) worth a compiled plan
+                    dec = self._dec
+                    bitmap, pos = buf[pos:end], end
+                    for n in numbers:
+                        fields[n], pos = dec[n](buf, pos)
+                    if pos == len(buf):
+                        self._learn(bitmap, numbers)
             if pos != len(buf):
                 raise DecodeError(
                     f"{len(buf) - pos} unexpected bytes after the last field", offset=pos
@@ -397,11 +422,14 @@ class MessageConstruct(Construct):  # type: ignore[misc]
             partial=Message(mti, fields),
         )
 
-    def _plan(self, buf: bytes, pos: int) -> tuple[tuple[tuple[int, ...], UnpackPlan], int]:
-        """The compiled field sequence a bitmap calls for, cached by the bitmap's raw bytes.
+    def _plan(self, buf: bytes, pos: int) -> tuple[tuple[tuple[int, ...], UnpackPlan | None], int]:
+        """The field numbers a bitmap calls for, with their compiled plan once there is one.
 
-        A host sees few distinct bitmaps, so after the first message of each shape the bitmap
-        costs one dict lookup instead of a hex decode and a walk over its bits.
+        A host sees few distinct bitmaps, so after a shape has been decoded twice the bitmap
+        costs one dict lookup instead of a hex decode and a walk over its bits. Compiling is
+        ~100x dearer than decoding once, so a bitmap seen once (a fuzzer's, a garbage frame's)
+        is decoded field by field and never compiled: random bitmaps cannot make every
+        message pay for a compile, and a full cache evicts its oldest plan.
         """
         w = self._bm_width
         plans = self._plans
@@ -414,20 +442,30 @@ class MessageConstruct(Construct):  # type: ignore[misc]
                 return entry, pos + 2 * w
         elif entry is not None:
             return entry, pos + w
-        start = pos
         primary, pos = self._decode_bitmap(buf, pos, "p")
         numbers = _set_bits(primary, 0)
-        secondary = bool(numbers) and numbers[0] == 1
-        if secondary:
+        if numbers and numbers[0] == 1:
             more, pos = self._decode_bitmap(buf, pos, "1")
             del numbers[0]
             numbers.extend(_set_bits(more, 8))
-        plan = (tuple(numbers), self._compile_unpack(numbers))
-        if len(plans) < _MAX_PLANS:
-            if secondary:
-                plans[buf[start : start + w]] = _SECONDARY
-            plans[buf[start:pos]] = plan
-        return plan, pos
+        return (tuple(numbers), None), pos
+
+    def _learn(self, bitmap: bytes, numbers: tuple[int, ...]) -> None:
+        """Count a bitmap that decoded a whole message; compile its plan the second time."""
+        seen = self._seen
+        if bitmap not in seen:
+            if len(seen) >= _MAX_PLANS:
+                seen.clear()
+            seen[bitmap] = 1
+            return
+        del seen[bitmap]
+        plans = self._plans
+        while len(plans) >= _MAX_PLANS:
+            del plans[next(iter(plans))]  # oldest first (dicts keep insertion order)
+        w = self._bm_width
+        if len(bitmap) == 2 * w:
+            plans[bitmap[:w]] = _SECONDARY
+        plans[bitmap] = (numbers, self._compile_unpack(list(numbers)))
 
     def _compile_unpack(self, numbers: list[int]) -> UnpackPlan:
         """One function running the field constructs of these bits, in order."""

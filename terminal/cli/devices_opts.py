@@ -14,6 +14,7 @@ import asyncio
 import sys
 from typing import Any
 
+from terminal.core.devices import CardReader, CodeScanner
 from terminal.core.events import DeviceEvent
 from terminal.core.reader_text import SwipeFailed
 from terminal.devices.attached import AttachedDevices
@@ -59,17 +60,17 @@ def _wait(args: argparse.Namespace) -> float:
     return args.timeout if getattr(args, "timeout", None) else DEFAULT_WAIT
 
 
-async def _until_online(device: Any) -> None:
+async def _until_online(device: CardReader | CodeScanner, limit: float) -> None:
     """Prompt only once the port is open: bytes sent before that are flushed by the open."""
-    if not await asyncio.to_thread(device.wait_online, 3.0):
-        reason = device.line.last_error or "not answering"
+    if not await asyncio.to_thread(device.wait_online, min(3.0, limit)):
+        reason = device.last_error or "not answering"
         print(f"{device.url} is offline ({reason}); waiting for it", file=sys.stderr, flush=True)
 
 
 async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> CardInput:
     """The next good swipe on the reader (read errors are reported and waited past)."""
     reader = devices.reader
-    await _until_online(reader)
+    await _until_online(reader, _wait(args))
     unsubscribe = reader.subscribe(
         lambda item: (
             print(f"reader: {item.reason}; swipe again", file=sys.stderr, flush=True)
@@ -88,7 +89,7 @@ async def wait_for_card(args: argparse.Namespace, devices: AttachedDevices) -> C
 
 async def wait_for_code(args: argparse.Namespace, devices: AttachedDevices) -> str:
     scanner = devices.scanner
-    await _until_online(scanner)
+    await _until_online(scanner, _wait(args))
     with scanner.expect_code() as expectation:
         print(f"scan the customer's code on {scanner.url} ...", file=sys.stderr, flush=True)
         return await asyncio.to_thread(expectation.wait, _wait(args))

@@ -214,9 +214,28 @@ def _ref(args: argparse.Namespace) -> TxnRef | None:
     return None
 
 
+def _check_devices(args: argparse.Namespace) -> None:
+    """A --reader or --scanner that the command would never read is an error, not ignored."""
+    name = args.pay_cmd
+    card_given = any(getattr(args, o, None) for o in ("card", "track2", "track", "pan"))
+    if args.reader:
+        if name not in ("sale", "preauth", "balance", "refund"):
+            raise _Usage(f"--reader: {name} takes no card (sale, preauth, balance, refund do)")
+        if card_given:
+            raise _Usage("--reader waits for a swipe: give it or a card option, not both")
+        if name == "refund" and _ref(args) is not None:
+            raise _Usage("--reader: a refund by --stan/--rrn/--id takes no card")
+    if args.scanner:
+        if name != "qr-cpm":
+            raise _Usage(f"--scanner: only qr-cpm scans a payment code, not {name}")
+        if args.code:
+            raise _Usage("--scanner waits for a scan: give it or --code, not both")
+
+
 def _operation(args: argparse.Namespace, exponent: int) -> _Op:
     """Everything the command needs from its options, checked before any I/O."""
     name = args.pay_cmd
+    _check_devices(args)
 
     def _amount(args: argparse.Namespace) -> int:
         return parse_amount(args.amount, exponent)
@@ -236,9 +255,9 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
         amount = _amount(args) if name != "void" else 0
         if name == "refund" and ref is None:
             card = _card(args, required=False)
-            if card is None:
-                raise _Usage("refund needs --stan/--rrn/--id or a card")
-            return lambda t, c, d: t.refund(card, amount)
+            if card is None and not args.reader:
+                raise _Usage("refund needs --stan/--rrn/--id, a card or --reader URL")
+            return lambda t, c, d: _with_card(args, d, card, lambda k: t.refund(k, amount))
         if ref is None:
             raise _Usage(f"{name} needs --stan N, --rrn R or --id JOURNAL_ID")
         if name == "void":

@@ -26,6 +26,7 @@ from terminal.cli.agent_options import attach_agent, wants_agent
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.cli.options import add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
+from terminal.core.devices import DeviceError
 from terminal.core.errors import TerminalError
 from terminal.devices import PanePrinter
 from terminal.devices.attached import AttachedDevices
@@ -112,6 +113,10 @@ class TuiRuntime:
             config = self._config.with_(host=url, spec=spec.name)
             printer = PanePrinter()
             urls = self._device_urls
+            if urls["printer"] == "stdout":
+                raise DeviceError(
+                    "--printer stdout", "the TUI owns the screen; it prints to its pane"
+                )
             devices = AttachedDevices.from_urls(  # bad URLs fail here, before anything opens
                 reader=urls["reader"], printer=urls["printer"], scanner=urls["scanner"]
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from terminal.core.errors import PrinterError, TerminalError
 from terminal.core.events import DeviceEvent
@@ -26,12 +26,14 @@ __all__ = [
     "DeviceError",
     "DeviceTimeout",
     "EmitEvent",
+    "Expecting",
     "PrinterError",
     "PrinterStatus",
     "ReaderOutcome",
 ]
 
 ReaderOutcome = SwipeRead | SwipeFailed
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 EmitEvent = Callable[[DeviceEvent], None]
@@ -82,27 +84,50 @@ class PrinterStatus:
         return self.problem or ("paper low" if self.paper_near_end else "ready")
 
 
-class CardReader(Protocol):
-    """A magnetic-stripe reader: pushes each swipe (or read error) to its listeners."""
+class Expecting(Protocol[_T_co]):
+    """A wait that listens from its creation (so nothing read meanwhile is missed)."""
 
+    def wait(self, timeout: float | None) -> _T_co: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Expecting[_T_co]: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class _InputDevice(Protocol):
     name: str
     url: str
 
+    @property
+    def state(self) -> str:
+        """closed, online or offline."""
+        ...
+
+    @property
+    def last_error(self) -> str:
+        """Why the device is offline ("" when it is not)."""
+        ...
+
     def start(self) -> None: ...
     def stop(self) -> None: ...
-    def subscribe(self, listener: Callable[[ReaderOutcome], None]) -> Callable[[], None]: ...
-    def wait_swipe(self, timeout: float | None) -> SwipeRead:
-        """Block for the next good swipe; read errors are reported to listeners and skipped."""
+    def wait_online(self, timeout: float) -> bool:
+        """True once the port is open and read (bytes sent before that were flushed)."""
         ...
 
 
-class CodeScanner(Protocol):
+class CardReader(_InputDevice, Protocol):
+    """A magnetic-stripe reader: pushes each swipe (or read error) to its listeners."""
+
+    def subscribe(self, listener: Callable[[ReaderOutcome], None]) -> Callable[[], None]: ...
+    def expect_swipe(self) -> Expecting[ReaderOutcome]:
+        """Listen for the next good swipe from now on; read errors go to listeners only."""
+        ...
+
+    def wait_swipe(self, timeout: float | None) -> SwipeRead: ...
+
+
+class CodeScanner(_InputDevice, Protocol):
     """A QR / barcode scanner: one line of text per scan."""
 
-    name: str
-    url: str
-
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
     def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]: ...
+    def expect_code(self) -> Expecting[str]: ...
     def wait_code(self, timeout: float | None) -> str: ...

@@ -30,10 +30,15 @@ __all__ = [
     "parse_card_text",
 ]
 
-_STX, _ETX, _CR, _LF = 0x02, 0x03, 0x0D, 0x0A
-_TERMINATORS = frozenset((_CR, _LF))
-_STARTS = frozenset(b"%;+")
+_STX, _ETX = 0x02, 0x03
 _MANUAL = re.compile(r"\s*(\d{12,19})\s+(\d{4})\s*")
+#: A start sentinel followed by what may follow it: a format code, a digit or ``E``.
+_TRACK_START = re.compile(r"%[BE]|;[0-9E]|\+[0-9E]")
+_SENTINEL_TRACK = {"%": 1, ";": 2, "+": 3}
+#: Any start sentinel with something after it (the parser decides whether it is a track).
+_ANY_SENTINEL = re.compile(r"[%;+](?=.)", re.DOTALL)
+#: A track without sentinels (ISO 8583 field 45/35 form): it must look like one to count.
+_BARE_TRACK = re.compile(r"^\s*(B?\d{12,19}[=D^])")
 #: A track 1 + 2 + 3 swipe with framing is under 230 bytes; anything far longer is noise.
 DEFAULT_MAX_RECORD = 512
 
@@ -138,7 +143,7 @@ class ReaderStream:
                 self._strip_amble()
                 continue
             stx = self._buf.find(_STX)
-            eol = next((i for i, b in enumerate(self._buf) if b in _TERMINATORS), -1)
+            eol = _line_end(self._buf)
             if stx >= 0 and (eol < 0 or stx < eol):
                 out += self._pending_before(bytes(self._buf[:stx]))
                 self._buf = self._buf[stx + 1 :]
@@ -258,6 +263,12 @@ class ReaderStream:
         return taken
 
 
+def _line_end(buf: bytearray) -> int:
+    """Offset of the first CR or LF in ``buf``, or -1."""
+    ends = [i for i in (buf.find(b"\r"), buf.find(b"\n")) if i >= 0]
+    return min(ends) if ends else -1
+
+
 def _split_lines(record: bytes) -> list[bytes]:
     return [part for part in re.split(rb"[\r\n]+", record) if part.strip()]
 
@@ -271,13 +282,11 @@ def _text(raw: bytes | str) -> str:
 
 def _first_start(text: str) -> int | None:
     """Offset of the first plausible track (sentinel, or a bare track 2 / ``E`` marker)."""
-    for i, c in enumerate(text):
-        if ord(c) in _STARTS and i + 1 < len(text):
-            return i
-    stripped = text.strip()
-    if stripped and (stripped[0].isdigit() or stripped[0] in "BE"):
-        return text.index(stripped[0])
-    return None
+    sentinel = _ANY_SENTINEL.search(text)
+    if sentinel is not None:
+        return sentinel.start()
+    bare = _BARE_TRACK.search(text)
+    return bare.start(1) if bare else None
 
 
 def _has_track(text: str) -> bool:
@@ -286,18 +295,10 @@ def _has_track(text: str) -> bool:
 
 def _track_numbers(text: str) -> list[int]:
     """Which tracks a line holds, by sentinel (bare lines count as track 2)."""
-    numbers = []
-    for i, c in enumerate(text):
-        nxt = text[i + 1] if i + 1 < len(text) else ""
-        if c == "%" and nxt in ("B", "E"):
-            numbers.append(1)
-        elif c == ";" and (nxt.isdigit() or nxt == "E"):
-            numbers.append(2)
-        elif c == "+" and (nxt.isdigit() or nxt == "E"):
-            numbers.append(3)
+    numbers = [_SENTINEL_TRACK[m.group()[0]] for m in _TRACK_START.finditer(text)]
     if numbers:
         return numbers
-    stripped = text.strip()
-    if stripped and stripped[0].isdigit() and ("=" in stripped or "D" in stripped):
-        return [2]
-    return []
+    bare = _BARE_TRACK.search(text)
+    if bare is None:
+        return []
+    return [1] if bare.group(1).startswith("B") else [2]

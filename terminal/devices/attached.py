@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from terminal.core.devices import EmitEvent
+from terminal.core.devices import CardReader, CodeScanner, EmitEvent
 from terminal.core.events import DeviceEvent
 
 __all__ = ["AttachedDevices", "DeviceRow"]
@@ -32,9 +32,9 @@ class DeviceRow:
 
 @dataclass
 class AttachedDevices:
-    reader: Any = None  # SerialCardReader (terminal.core.devices.CardReader)
-    printer: Any = None  # EscPosSerialPrinter / EscPosFilePrinter (ReceiptPrinter)
-    scanner: Any = None  # SerialCodeScanner (terminal.core.devices.CodeScanner)
+    reader: CardReader | None = None
+    printer: Any = None  # a ReceiptPrinter; a serial one also has start/stop/state
+    scanner: CodeScanner | None = None
     events: list[tuple[datetime, DeviceEvent]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _listeners: list[EmitEvent] = field(default_factory=list)

@@ -22,7 +22,6 @@ __all__ = [
     "decode_gs_r1",
     "encode_dle_eot",
     "encode_gs_r1",
-    "merge_status",
 ]
 
 DLE_EOT = b"\x10\x04"
@@ -83,15 +82,4 @@ def decode_gs_r1(byte: int, status: PrinterStatus) -> PrinterStatus:
         status,
         paper_near_end=status.paper_near_end or bool(byte & 0x03),
         paper_out=status.paper_out or bool(byte & 0x0C),
-    )
-
-
-def merge_status(before: PrinterStatus, after: PrinterStatus) -> PrinterStatus:
-    """Both together (for reports): a problem seen in either is kept."""
-    return PrinterStatus(
-        online=before.online and after.online,
-        paper_out=before.paper_out or after.paper_out,
-        paper_near_end=before.paper_near_end or after.paper_near_end,
-        cover_open=before.cover_open or after.cover_open,
-        error=before.error or after.error,
     )

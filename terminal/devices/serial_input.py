@@ -24,7 +24,7 @@ __all__ = ["Expectation", "InputDevice"]
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 #: Silence after which a reader's pending lines form a swipe (readers send a swipe at once).
-IDLE_AFTER = 0.08
+IDLE_AFTER = 0.03
 
 
 class InputDevice(Generic[T]):
@@ -69,6 +69,10 @@ class InputDevice(Generic[T]):
     @property
     def state(self) -> str:
         return self.line.state
+
+    @property
+    def last_error(self) -> str:
+        return self.line.last_error if self.line.state == "offline" else ""
 
     def wait_online(self, timeout: float) -> bool:
         """True once the port is open and read (what was sent before that is flushed)."""

@@ -73,7 +73,8 @@ def parse_device_url(url: str, *, device: str, device_options: tuple[str, ...] =
     settings: dict[str, Any] = {}
     options: dict[str, str] = {}
     rest: list[tuple[str, str]] = []
-    for key, value in parse_qsl(query, keep_blank_values=True):
+    # latin-1: each %XX is one byte, so a reader's preamble can be any bytes.
+    for key, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
         name = key.lower()
         if name in ("baudrate", "baud"):
             if not value.isdigit() or int(value) not in _BAUDS:
@@ -142,7 +143,7 @@ class SerialLine:
         role: DeviceRole,
         name: str,
         emit: EmitEvent,
-        read_timeout: float = 0.05,
+        read_timeout: float = 0.02,
         backoff: Backoff | None = None,
     ) -> None:
         self.url = url

@@ -8,8 +8,6 @@ be used is a READ_ERROR event with the reason (never the track data) and is skip
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
-
 from terminal.core.devices import DeviceError, EmitEvent, ReaderOutcome
 from terminal.core.events import DeviceCondition, DeviceRole
 from terminal.core.reader_text import ReaderFraming, ReaderStream, SwipeFailed, SwipeRead
@@ -37,10 +35,10 @@ class SerialCardReader(InputDevice[ReaderOutcome]):
             raise DeviceError(f"--reader {url}", "a card reader cannot be a file:")
         try:
             framing = ReaderFraming(
-                preamble=unquote_to_bytes(parsed.options.get("preamble", "")),
-                postamble=unquote_to_bytes(parsed.options.get("postamble", "")),
+                preamble=parsed.options.get("preamble", "").encode("latin-1"),
+                postamble=parsed.options.get("postamble", "").encode("latin-1"),
             )
-        except ValueError as exc:
+        except (ValueError, UnicodeEncodeError) as exc:
             raise DeviceError(f"--reader {url}", str(exc)) from None
         super().__init__(parsed, role=DeviceRole.READER, name=name, emit=emit, backoff=backoff)
         self._stream = ReaderStream(framing)

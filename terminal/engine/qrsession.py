@@ -31,6 +31,7 @@ class OrderDesk(Protocol):
     async def _mpm_wait(self, mpm: MpmSession) -> TxnResult: ...
     async def _mpm_cancel(self, mpm: MpmSession) -> TxnResult: ...
 
+
 __all__ = [
     "MPM_GUID",
     "MpmSession",

@@ -133,3 +133,15 @@ def test_bad_device_options_are_clear_errors(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no swipe within 0.5 s" in done.stderr
     assert "offline" in done.stderr
+
+
+def test_a_device_the_command_would_not_read_is_refused(tmp_path: Path) -> None:
+    for args, words in (
+        (["void", "--stan", "1", "--reader", "loop://"], "void takes no card"),
+        (["sale", "--amount", "1", "--card", "visa-approve", "--reader", "loop://"], "not both"),
+        (["sale", "--amount", "1", "--card", "visa-approve", "--scanner", "loop://"],
+         "only qr-cpm"),
+    ):  # fmt: skip
+        done = posemu("pay", *args, "--data-dir", str(tmp_path))
+        assert done.returncode == 2
+        assert words in done.stderr

@@ -147,3 +147,15 @@ def test_missing_port_is_offline_not_a_crash(events, tmp_path) -> None:
             reader.wait_swipe(0.05)
     finally:
         reader.stop()
+
+
+def test_reader_preamble_from_the_url(events) -> None:
+    reader = SerialCardReader("loop://?preamble=%1B%5B&postamble=%80", emit=events)
+    reader.start()
+    try:
+        wait_until(lambda: reader.line.port is not None)
+        with reader.expect_swipe() as expectation:
+            reader.line.port.write(b"\x1b[" + SWIPE + b"\x80")
+            assert expectation.wait(10).swipe.pan == CARD.pan
+    finally:
+        reader.stop()

@@ -7,7 +7,9 @@ tests use the constructs as a user would, inside their own ``Struct``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import random
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +89,10 @@ def test_public_pack_and_unpack_run_the_construct_objects(monkeypatch, name):
 
     raw = iso8583.pack(SALE, spec)
     assert iso8583.unpack(raw, spec) == SALE
-    assert ran == {"pack": 1, "unpack": 1}
+    assert not emitted  # a shape seen once runs field by field through the same constructs
+    assert iso8583.pack(SALE, spec) == raw
+    assert iso8583.unpack(raw, spec) == SALE
+    assert ran == {"pack": 2, "unpack": 2}
     message_construct = spec.construct
     assert isinstance(message_construct, Construct)
     for n in SALE.fields:
@@ -100,6 +105,34 @@ def test_public_pack_and_unpack_run_the_construct_objects(monkeypatch, name):
     # Its own construct protocol gives the same bytes and message.
     assert message_construct.build(SALE) == raw
     assert message_construct.parse(raw) == SALE
+
+
+def test_bitmaps_seen_once_are_never_compiled(monkeypatch):
+    """Garbage with a new bitmap each time (a fuzzer, a hostile client) costs a decode, not a
+    compile: only a shape that decoded whole twice gets a plan, and the caches stay bounded."""
+    spec = _fresh("iso87ascii")
+    compiled: list[int] = []
+    original = MessageConstruct._compile_unpack
+
+    def counting(self: MessageConstruct, numbers: list[int]) -> Any:
+        compiled.append(len(numbers))
+        return original(self, numbers)
+
+    monkeypatch.setattr(MessageConstruct, "_compile_unpack", counting)
+    rnd = random.Random(5)
+    for _ in range(3000):
+        bitmap = f"{rnd.getrandbits(63):016X}".encode()
+        with contextlib.suppress(iso8583.DecodeError):
+            iso8583.unpack(b"0200" + bitmap + rnd.randbytes(40), spec)
+    assert compiled == []
+    raw = iso8583.pack(SALE, spec)
+    iso8583.unpack(raw, spec)
+    assert compiled == []
+    iso8583.unpack(raw, spec)
+    assert compiled == [len(SALE.fields)]
+    codec = spec.construct
+    assert len(codec._plans) <= 4096
+    assert len(codec._seen) <= 4096
 
 
 def test_host_and_frames_go_through_the_constructs(monkeypatch):

@@ -120,3 +120,28 @@ async def test_scan_on_the_wallet_code_screen_pays(bench_harness):
         outcome = await wait_result(app, pilot)
         assert outcome.title == "APPROVED"
         assert outcome.result.kind.value == "qr-pay"
+
+
+async def test_chip_card_swiped_on_the_reader_then_fallback(bench_harness):
+    bench, harness = bench_harness
+    devices = harness.services.devices
+    assert devices is not None
+    async with drive(harness.services) as (app, pilot):
+        await wait_for(pilot, lambda: devices.reader.wait_online(0))
+        await type_amount(pilot, "500")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CardScreen))
+        bench.reader.command("swipe", "chip-visa")  # a chip card: insert the chip
+        await wait_for(pilot, lambda: any("fallback" in n.message for n in app._notifications))
+        assert isinstance(app.screen, CardScreen)
+        await pilot.press("f")  # the chip failed: the same swiped card, as a fallback
+        outcome = await wait_result(app, pilot)
+        entry = harness.journal.get(outcome.journal_id)
+        assert entry.masked_pan.endswith(bench_card_last4("chip-visa"))
+        assert entry.entry_mode.startswith("80")  # field 22: magstripe fallback
+
+
+def bench_card_last4(name: str) -> str:
+    from terminal.core.testcards import get_card
+
+    return get_card(name).pan[-4:]

@@ -136,7 +136,10 @@ def render_escpos(
             wanted = _size(line, width)
             if wanted != size:  # ESC ! also clears emphasis: set it again below
                 size = wanted
-                printer.set(double_width=size[0] == 2, double_height=size[1] == 2)
+                if size == (1, 1):
+                    printer.set(normal_textsize=True)  # double_*=False alone emits nothing
+                else:
+                    printer.set(double_width=size[0] == 2, double_height=size[1] == 2)
                 bold = not line.bold
             if line.bold is not bold:
                 bold = line.bold

@@ -277,8 +277,6 @@ class EscPosInterpreter:
             return
         text = codecs.decode(bytes(self._text), self._style.codepage, errors="replace")
         self._text.clear()
-        if self._style.width > 1:
-            text = " ".join(text)  # double width shown letter-spaced
         self._put(self._aligned(text))
 
     def _aligned(self, text: str) -> str:

@@ -6,8 +6,9 @@ cashier can never get stuck; the status bar pulls its facts from the App.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import ClassVar, TypeVar, cast
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypeVar, cast
 
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -80,6 +81,16 @@ class PosScreen(Screen[_R]):
             return
         self._answered = True
         self.pos.answered(self, value)
+
+    def from_device(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A listener for a device thread that runs ``handler`` on the UI's loop; once the
+        App is closing, what arrives late is dropped instead of raising in that thread."""
+
+        def listener(item: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # no running App/loop any more
+                self.app.call_from_thread(handler, item)
+
+        return listener
 
     def action_back(self) -> None:
         self.answer(None)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ class CardScreen(PosScreen[CardInput | None]):
     def __init__(self, draft: TxnDraft) -> None:
         super().__init__()
         self.draft = draft
+        self._refused: Any = None  # a chip card the reader swiped and the terminal refused
 
     def body(self) -> Iterator[Widget]:
         heading = self.draft.op.label.upper()
@@ -76,11 +77,10 @@ class CardScreen(PosScreen[CardInput | None]):
         self._describe(CARDS[0].name)
         reader = self._reader()
         if reader is not None:  # swipes arrive on the reader's thread
-            self._unsubscribe = reader.subscribe(
-                lambda item: self.app.call_from_thread(self._swiped, item)
-            )
+            self._unsubscribe = reader.subscribe(self.from_device(self._swiped))
 
     def on_unmount(self) -> None:
+        self._refused = None
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
@@ -93,7 +93,9 @@ class CardScreen(PosScreen[CardInput | None]):
         if swipe is None:
             self.notify(f"Card not read: {item.reason}. Swipe again.", severity="error")
             return
-        self._present(CardInput.from_swipe(swipe))
+        card = CardInput.from_swipe(swipe)
+        self._refused = swipe if self.pos.check_card(card) else None  # for f: fallback
+        self._present(card)
 
     def _describe(self, name: str) -> None:
         card = get_card(name)
@@ -120,6 +122,12 @@ class CardScreen(PosScreen[CardInput | None]):
             self._present(CardInput.test_card(event.option.id))
 
     def action_fallback(self) -> None:
+        """The chip failed: swipe again as a fallback, the card just refused by the real
+        reader if there is one, else the highlighted catalogue card."""
+        refused, self._refused = self._refused, None
+        if refused is not None:
+            self._present(CardInput.from_swipe(refused, chip_failed=True))
+            return
         name = self._highlighted()
         if name:
             self._present(CardInput.test_card(name, chip_failed=True))

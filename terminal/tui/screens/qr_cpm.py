@@ -58,9 +58,7 @@ class QrCpmScreen(PosScreen[str | None]):
                 f"Waiting for a scan on {scanner.url} (or paste the code).\n"
                 "ctrl+g fills in a sample wallet code."
             )
-            self._unsubscribe = scanner.subscribe(
-                lambda code: self.app.call_from_thread(self._scanned, code)
-            )
+            self._unsubscribe = scanner.subscribe(self.from_device(self._scanned))
 
     def on_unmount(self) -> None:
         unsubscribe = getattr(self, "_unsubscribe", None)

@@ -65,7 +65,7 @@ class StatusBar(Widget):
         sep = ("  │  ", "dim") if full else (" │ ", "dim")
         paper = ("paper OK", "") if info.paper_ok else ("PAPER OUT", "bold red")
         if info.printer:
-            ready = info.printer in ("ready", "paper low")
+            ready = info.printer in ("ready", "paper low", "unknown", "no status")
             paper = (f"printer {info.printer}", "" if ready else "bold red")
         clock = info.now.strftime("%Y-%m-%d %H:%M:%S" if full else "%H:%M:%S")
         tms = info.tms if full else ("off" if info.tms == "not connected" else info.tms)
