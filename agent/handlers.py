@@ -262,35 +262,45 @@ class TerminalCommands:
             new = old.with_(**changes)  # validates everything: all or nothing
         except (ValueError, TerminalError) as exc:
             raise CommandRefused(f"params: {exc}") from None
-        saved = self._save_settings(args, old)
+        undo = self._persist(args)
         with self._restarting():
             await self.runtime.restart(new)
         failure = await self._signon()
         if failure:
-            if saved:
-                self._save_settings({k: getattr(old, k) for k in args}, old)
+            if undo is not None:
+                undo()
             with self._restarting():
                 await self.runtime.restart(old)
             raise CommandFailed(
                 f"sign-on with the new parameters failed ({failure}); previous parameters restored",
                 {"rejected": args},
             )
-        return {"applied": args, "persisted": saved, "signed_on": True}
+        return {"applied": args, "persisted": undo is not None, "signed_on": True}
 
-    def _save_settings(self, values: dict[str, Any], old: Any) -> bool:
-        """Persist through the settings file when this build has it (terminal.settings)."""
+    def _persist(self, values: dict[str, str]) -> Callable[[], None] | None:
+        """Write ``values`` to the settings file when this build has one (``terminal.settings``,
+        atomic replace); returns how to put the file back as it was, or None if not written."""
         if self.data_dir is None:
-            return False
+            return None
         try:
             settings = importlib.import_module("terminal.settings")
         except ImportError:
-            return False
-        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        for key in ("receipt_header", "receipt_footer"):
-            if isinstance(plain.get(key), str):
-                plain[key] = [line for line in plain[key].split("|") if line]
-        settings.save_settings(self.data_dir, plain)
-        return True
+            return None
+        plain: dict[str, Any] = {
+            k: [line for line in v.split("|") if line] if k.startswith("receipt_") else v
+            for k, v in values.items()
+        }
+        data_dir = self.data_dir
+        before = settings.read_settings(data_dir)
+        try:
+            settings.save_settings(data_dir, plain)
+        except (ValueError, TerminalError) as exc:
+            raise CommandRefused(f"params: {exc}") from None
+
+        def undo() -> None:
+            settings.save_settings(data_dir, {k: before.get(k) for k in plain})
+
+        return undo
 
     async def _signon(self) -> str:
         try:
