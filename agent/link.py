@@ -99,6 +99,7 @@ class AgentLink:
 
     async def run(self) -> None:
         """Stay connected until :meth:`stop` or cancellation."""
+        reported: str | None = None
         while not self._stopping:
             will = aiomqtt.Will(
                 self.topics.status, self._status("offline", reason="connection lost"), 1, True
@@ -111,6 +112,13 @@ class AgentLink:
                     self._client = client
                     self.connects += 1
                     self._backoff.reset()
+                    if reported:
+                        log.warning(
+                            "%s: TMS broker %s: connected again",
+                            self.identity.terminal_id,
+                            self.settings.url,
+                        )
+                        reported = None
                     await self._session(client)
             except* (aiomqtt.MqttError, OSError) as group:
                 self.last_error = str(group.exceptions[0])
@@ -121,6 +129,14 @@ class AgentLink:
             if self._stopping:
                 return
             self.state = "offline"
+            if self.last_error != reported:  # once per kind of trouble, not per retry
+                reported = self.last_error
+                log.warning(
+                    "%s: TMS broker %s: %s; retrying with back-off (reports wait in the outbox)",
+                    self.identity.terminal_id,
+                    self.settings.url,
+                    self.last_error,
+                )
             delay = self._backoff.next_delay()
             log.info(
                 "%s: broker %s: %s; retry in %.1fs",

@@ -112,7 +112,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, config: Any, spec: Any, devices: Any) -> None:
+    import logging
+
     from terminal.runtime import TerminalRuntime
+
+    problems = logging.StreamHandler(sys.stderr)  # warnings (broker unreachable...) on stderr
+    problems.setLevel(logging.WARNING)
+    problems.setFormatter(logging.Formatter("warning: %(message)s"))
+    logging.getLogger("agent").addHandler(problems)
 
     data_dir = _data_dir(args)
     stop = asyncio.Event()
