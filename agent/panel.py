@@ -46,5 +46,8 @@ class AgentPanel:
             raise RuntimeError("no TMS side in this process")
         return self.tms.send(name, args)
 
+    def toggle_sensor(self, code: str) -> None:
+        self.agent.toggle_sensor(code)
+
     def reprint_offered(self) -> None:
         self.agent.call_soon(self.agent.reprint_lost)

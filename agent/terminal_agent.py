@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -307,6 +307,28 @@ class TerminalAgent:
         for listener in list(self.listeners):
             with contextlib.suppress(Exception):
                 listener(body)
+
+    #: The emulated terminal's own sensors, switched from the agent panel (a real terminal's
+    #: battery gauge and tamper switch would call ``faults.raise_``/``clear`` the same way).
+    SENSORS: ClassVar[dict[str, str]] = {
+        "battery.low": "battery below 10% (emulated)",
+        "tamper": "case opened: tamper switch (emulated)",
+    }
+
+    def toggle_sensor(self, code: str) -> None:
+        if code not in self.SENSORS:
+            raise ValueError(f"no emulated sensor for {code!r}")
+
+        async def toggle() -> None:
+            agent = self.agent
+            if agent is None:
+                return
+            if code in agent.faults.open:
+                agent.faults.clear(code)
+            else:
+                agent.faults.raise_(code, self.SENSORS[code])
+
+        self.call_soon(toggle)
 
     def repair_request(self, part: str, description: str, contact: str, tried: str = "") -> str:
         if self.agent is None:

@@ -28,6 +28,10 @@ class AgentPanelPort(Protocol):
         """Send a command as the TMS would (through the broker); returns its ID."""
         ...
 
+    def toggle_sensor(self, code: str) -> None:
+        """Flip an emulated sensor (``battery.low``, ``tamper``): its fault raised or cleared."""
+        ...
+
     def reprint_offered(self) -> None:
         """The merchant accepted the offer: reprint the lost receipts as DUPLICATE."""
         ...

@@ -73,6 +73,8 @@ async def test_fault_lost_receipt_and_remote_reprint_end_to_end(tmp_path: Path) 
                 ),
             )
 
+            await pilot.press("t")  # the emulated tamper switch
+            await wait_for(pilot, lambda: _has(app, "fault", code="tamper", state="raised"), 15)
             await pilot.press("r")
             await wait_for(pilot, lambda: isinstance(app.screen, RepairForm))
             for selector, text in (
@@ -87,6 +89,7 @@ async def test_fault_lost_receipt_and_remote_reprint_end_to_end(tmp_path: Path) 
         repair = next(e for e in _events(app) if e["type"] == "repair")
         assert repair["device"]["serial"] == "PSM-POSEMU01"
         assert any(f["code"] == "printer.paper_out" for f in repair["recent_faults"])
+        assert [f["code"] for f in repair["open_faults"]] == ["tamper"]
         journal = runtime.runtime.journal.get(1)
         assert [c.duplicate for c in journal.copies if c.status.value == "printed"].count(True) >= 2
     finally:

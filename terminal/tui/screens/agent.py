@@ -3,7 +3,8 @@
 Left: the agent's connection, outbox depth and open faults; right: every report of this
 terminal as the TMS side received it (faults raised and cleared, command results, repair
 requests). Keys send a remote reprint or diagnostics *through the broker*, as support staff
-would, file a repair request, and accept an offer to reprint lost receipts. Refreshed once
+would, file a repair request, accept an offer to reprint lost receipts, and switch the
+emulated battery gauge and tamper switch. Refreshed once
 a second from snapshots; nothing here blocks.
 """
 
@@ -87,6 +88,8 @@ class AgentScreen(PosScreen[None]):
         Binding("g", "remote('diagnostics')", "TMS: diagnostics"),
         Binding("r", "repair", "Repair request"),
         Binding("l", "reprint_lost", "Reprint lost"),
+        Binding("b", "sensor('battery.low')", "Battery low"),
+        Binding("t", "sensor('tamper')", "Tamper"),
     ]
 
     @property
@@ -173,6 +176,14 @@ class AgentScreen(PosScreen[None]):
             self.notify(f"Repair request {report_id[:8]} stored; it goes to the TMS")
 
         self.app.push_screen(RepairForm(), done)
+
+    def action_sensor(self, code: str) -> None:
+        agent = self.agent
+        if agent is None:
+            self.notify("Agent off", severity="warning")
+            return
+        agent.toggle_sensor(code)
+        self.notify(f"Emulated sensor: {code} switched")
 
     def action_reprint_lost(self) -> None:
         agent = self.agent
