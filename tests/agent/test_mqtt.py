@@ -138,3 +138,32 @@ async def test_broker_restart_mid_stream_every_fault_exactly_once(
     assert sorted(received) == sent
     assert len(received) == len(set(received))
     assert agent.link.connects >= 2
+
+
+async def test_mqtt5_shared_subscription_splits_the_fleet_between_workers(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    settings = BrokerSettings.from_url(mosquitto.url, version="5")
+    workers = [Console(settings, kinds=["fault"], group="tms") for _ in range(2)]
+    got: list[list[int]] = [[], []]
+
+    async def work(i: int) -> None:
+        async with workers[i].connected():
+            async for body in workers[i].reports():
+                got[i].append(body["details"]["n"])
+
+    tasks = [asyncio.create_task(work(i)) for i in range(2)]
+    async with running_agent(mosquitto.url, tmp_path, version="5") as agent:
+        await asyncio.wait_for(agent.link.connected.wait(), 10)
+        while not all(w.attached for w in workers):
+            await asyncio.sleep(0.05)
+        for n in range(20):
+            agent.send_report("fault", state="raised", code="tamper", details={"n": n})
+        async with asyncio.timeout(10):
+            while len(got[0]) + len(got[1]) < 20:
+                await asyncio.sleep(0.05)
+    for task in tasks:
+        task.cancel()
+    assert sorted(got[0] + got[1]) == list(range(20))  # each report to one worker only
+    assert got[0]
+    assert got[1]
