@@ -54,10 +54,10 @@ async def collect(console: Console, predicate: Any, timeout: float = 10) -> list
     return seen
 
 
-async def round_trip(url: str, tmp: Path, version: str) -> None:
-    settings = BrokerSettings.from_url(url, version=version)
+async def round_trip(url: str, tmp: Path, version: str, **tls: str) -> None:
+    settings = BrokerSettings.from_url(url, version=version, **tls)
     console = Console(settings, terminal_id="T1", group="tms" if version == "5" else None)
-    async with console.connected(), running_agent(url, tmp, version=version) as agent:
+    async with console.connected(), running_agent(url, tmp, version=version, **tls) as agent:
         agent.faults.raise_("printer.paper_out", details={"device": "sim"})
         seen = await collect(console, lambda s: any(b["type"] == "fault" for b in s))
         fault = next(b for b in seen if b["type"] == "fault")
@@ -167,3 +167,36 @@ async def test_mqtt5_shared_subscription_splits_the_fleet_between_workers(
     assert sorted(got[0] + got[1]) == list(range(20))  # each report to one worker only
     assert got[0]
     assert got[1]
+
+
+async def test_mqtts_with_ca_and_client_certificate(tmp_path: Path) -> None:
+    import aiomqtt
+
+    from agent.mosquitto import MOSQUITTO
+    from tests.agent.certs import make_certs
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto not installed")
+    certs = make_certs(tmp_path)
+    workdir = tmp_path / "broker"
+    workdir.mkdir()
+    broker = Mosquitto(
+        workdir,
+        extra_config=f"cafile {certs['ca']}\ncertfile {certs['server']}\n"
+        f"keyfile {certs['server_key']}\nrequire_certificate true\n",
+    )
+    broker.start()
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    tls = {
+        "ca_file": str(certs["ca"]),
+        "cert_file": str(certs["client"]),
+        "key_file": str(certs["client_key"]),
+    }
+    try:
+        await round_trip(url, tmp_path, "3.1.1", **tls)
+        no_cert = Console(BrokerSettings.from_url(url, ca_file=str(certs["ca"])))
+        with pytest.raises(aiomqtt.MqttError):
+            async with no_cert.connected():
+                pass
+    finally:
+        broker.stop()
