@@ -31,12 +31,12 @@ from terminal.runtime import TerminalRuntime
 
 @contextlib.asynccontextmanager
 async def terminal(
-    tmp: Path, broker: EmbeddedBroker, printer: Any, host: str | None = None
+    tmp: Path, broker: EmbeddedBroker, printer: Any, host: str | None = None, rules: Any = None
 ) -> AsyncIterator[tuple[TerminalRuntime, TerminalAgent]]:
     spec = get_spec("iso87ascii")
     embedded = None
     if host is None:
-        embedded = EmbeddedHost(spec)
+        embedded = EmbeddedHost(spec, rules) if rules is not None else EmbeddedHost(spec)
         address, port = embedded.start()
         host = f"tcp://{address}:{port}"
     config = TerminalConfig(host=host, connect_timeout=0.2, response_timeout=0.5)
@@ -223,3 +223,29 @@ async def test_update_command_hands_over_to_the_firmware_updater(
             assert "Thank you for shopping!" in sale.receipt_text
     finally:
         repo.stop()
+
+
+async def test_a_command_arriving_mid_transaction_waits_until_idle(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    from agent.commands import new_command
+    from agent.reports import encode
+    from terminal.cli.tui_cmd import interactive_rules
+
+    printer = FilePrinter(tmp_path / "p")
+    async with terminal(tmp_path, embedded_broker, printer, rules=interactive_rules()) as (
+        rt,
+        agent,
+    ):
+        order = await rt.engine.qr_mpm(1500)  # the customer has not paid: a transaction in flight
+        assert agent.agent is not None
+        dispatcher = agent.agent.commands
+        payload = encode(new_command("logs", {"lines": "1"}, ttl=60))
+        rt._ensure_loop().call_soon_threadsafe(dispatcher.receive, payload)
+        await asyncio.sleep(0.5)
+        assert dispatcher.history == []  # queued, waiting for the terminal to be idle
+        await order.cancel()
+        async with asyncio.timeout(10):
+            while not dispatcher.history:
+                await asyncio.sleep(0.05)
+    assert dispatcher.history[0]["status"] == "ok"
