@@ -223,6 +223,8 @@ class TerminalAgent:
     def _scan_journal(self) -> None:
         """Lost receipts left from before this start (a failed copy, then a restart)."""
         lost = self._lost()
+        if not lost and self.agent is not None:
+            self.agent.faults.clear("printer.failed")  # reprinted while we were down
         if lost and self.agent is not None:
             first = lost[0]
             self.agent.faults.raise_(
