@@ -40,7 +40,14 @@ async def test_fault_lost_receipt_and_remote_reprint_end_to_end(tmp_path: Path) 
         assert services.agent is not None
         assert services.agent.broker_url.startswith("mqtt://127.0.0.1:")
         async with drive(services) as (app, pilot):
-            await pilot.press("d", "p")  # the built-in printer runs out of paper
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+            await wait_for(
+                pilot,
+                lambda: "Agent online" in str(app.screen.query_one("#agent-state").render()),
+                15,
+            )
+            await pilot.press("p")  # the built-in printer runs out of paper
             await wait_for(pilot, lambda: not app.controller.paper_ok)
             await pilot.press("escape")
             await type_amount(pilot, "2345")
