@@ -390,3 +390,29 @@ def test_simulated_paper_out_lost_receipt_and_reprints_on_the_sim_printer(
     assert paper["id"]
     assert paper["at"].endswith("Z")
     assert faults["printer.failed"]["details"]["reason"]
+
+
+def test_last_will_says_offline_when_the_terminal_is_killed(mosquitto: Mosquitto, tmp_path):
+    import asyncio
+
+    from agent.console import Console
+    from agent.mqtt import BrokerSettings
+
+    agent = start("agent", "--data-dir", str(tmp_path), "--tms", mosquitto.url)
+    try:
+        wait_online(mosquitto.url)
+    finally:
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(10)
+
+    async def last_status() -> dict:
+        console = Console(BrokerSettings.from_url(mosquitto.url), kinds=["status"])
+        async with asyncio.timeout(20), console.connected():
+            async for body in console.reports():
+                if body["state"] == "offline":
+                    return body
+        raise AssertionError("no offline status")
+
+    status = asyncio.run(last_status())
+    assert status["reason"] == "connection lost"
+    assert status["tid"] == "POSEMU01"
