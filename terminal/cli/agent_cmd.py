@@ -61,30 +61,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_repair)
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir)
-    from terminal.store.state import default_data_dir
+def _settings(args: argparse.Namespace) -> tuple[Any, bool, Path]:
+    """Config (options > environment > settings.toml, the same as every terminal command),
+    whether the host is the in-process simulator, and the data directory."""
+    from terminal.cli.options import spec_from, terminal_settings
 
-    return default_data_dir()
-
-
-def _config(args: argparse.Namespace, spec_name: str) -> Any:
-    from terminal.config import TerminalConfig
-
-    values: dict[str, Any] = {"spec": spec_name}
-    if getattr(args, "host", None):
-        values["host"] = args.host
-    if args.terminal_id:
-        values["terminal_id"] = args.terminal_id
-    return TerminalConfig(**values)
+    extra: dict[str, tuple[Any, str]] = {}
+    if getattr(args, "spec", None):
+        extra["spec"] = (args.spec, "--spec")
+    if getattr(args, "terminal_id", None):
+        extra["terminal_id"] = (args.terminal_id, "--terminal-id")
+    config, sources, data_dir = terminal_settings(args, **extra)
+    spec_from(config.spec, flag="--spec")
+    return config, sources["host"] == "default", data_dir
 
 
 @contextlib.asynccontextmanager
-async def _host(
-    args: argparse.Namespace, config: Any, spec: Any, data_dir: Path
-) -> AsyncIterator[Any]:
-    if args.host:
+async def _host(config: Any, spec: Any, data_dir: Path, embedded: bool) -> AsyncIterator[Any]:
+    if not embedded:
         yield config
         return
     from iso8583.host import EmbeddedHost
@@ -102,16 +96,18 @@ def run(args: argparse.Namespace) -> int:
     from terminal.cli.iso8583_cmds import resolve_spec
     from terminal.devices import open_printer
 
-    spec = resolve_spec(args.spec)
-    config = _config(args, spec.name)
+    config, embedded, data_dir = _settings(args)
+    spec = resolve_spec(config.spec)
     devices = open_devices(args)  # bad URLs fail before anything starts
     devices.printer = open_printer(args.printer, publish=devices.emit)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args, config, spec, devices))
+        asyncio.run(_run(args, (config, embedded, data_dir), spec, devices))
     return 0
 
 
-async def _run(args: argparse.Namespace, config: Any, spec: Any, devices: Any) -> None:
+async def _run(
+    args: argparse.Namespace, setup: tuple[Any, bool, Path], spec: Any, devices: Any
+) -> None:
     import logging
 
     from terminal.runtime import TerminalRuntime
@@ -121,12 +117,12 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, devices: Any) -
     problems.setFormatter(logging.Formatter("warning: %(message)s"))
     logging.getLogger("agent").addHandler(problems)
 
-    data_dir = _data_dir(args)
+    config, embedded, data_dir = setup
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with agent_broker(args) as url, _host(args, config, spec, data_dir) as live:
+    async with agent_broker(args) as url, _host(config, spec, data_dir, embedded) as live:
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=devices.printer)
         devices.attach_to(runtime)
         agent = None if args.no_tms else attach_agent(args, runtime, data_dir, url)
@@ -140,7 +136,7 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, devices: Any) -
                 file=sys.stderr,
                 flush=True,
             )
-            if not args.broker_url and agent is not None:
+            if not args.tms and agent is not None:
                 print(f"TMS broker (embedded): {url}", flush=True)
             await stop.wait()
         finally:
@@ -160,23 +156,21 @@ def run_repair(args: argparse.Namespace) -> int:
         if not getattr(args, name).strip():
             print(f"error: --{name} must not be empty", file=sys.stderr)
             return 2
-    data_dir = _data_dir(args)
-    tid = args.terminal_id or _config(args, "iso87ascii").terminal_id
-    settings = broker_settings(args, args.broker_url or "mqtt://127.0.0.1")
+    config, _embedded, data_dir = _settings(args)
+    tid = config.terminal_id
+    settings = broker_settings(args, args.tms or "mqtt://127.0.0.1")
     identity = DeviceIdentity(
         tid,
-        model=args.model,
+        model=args.model or "POSEMU-S1",
         serial=args.serial or f"PSM-{tid}",
-        purchase_date=args.purchase_date,
+        purchase_date=args.purchase_date or "",
     )
     store = AgentStore(data_dir / AGENT_DB)
     try:
         agent = Agent(settings, identity, store, data_dir=data_dir)
         report_id = agent.repair_request(args.part, args.description, args.contact, args.tried)
         sent = (
-            asyncio.run(_send_now(settings, tid, agent.outbox, args.flush))
-            if (args.broker_url)
-            else False
+            asyncio.run(_send_now(settings, tid, agent.outbox, args.flush)) if (args.tms) else False
         )
     finally:
         store.close()

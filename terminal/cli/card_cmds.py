@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from terminal.core.errors import TerminalError
@@ -49,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     qparse = qr_cmds.add_parser("parse", help="decode an EMVCo MPM payload or a payment code")
     qparse.add_argument("payload", metavar="PAYLOAD")
     qparse.add_argument("--json", action="store_true", help="print one JSON object")
+    qparse.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a payload that breaks the EMVCo rules (default: warn and show it)",
+    )
     qparse.set_defaults(func=cmd_qr_parse)
     mpm = qr_cmds.add_parser("mpm", help="build a dynamic merchant-presented QR payload")
     mpm.add_argument("--amount", required=True, help="amount in major units, e.g. 12.34")
@@ -64,8 +68,10 @@ def _guard(func: Any) -> Any:
         try:
             return int(func(args))
         except TerminalError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            from terminal.cli.options import emit_error
+
+            as_json = bool(getattr(args, "json", False))
+            return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_INPUT, kind="input")
 
     run.__doc__ = func.__doc__
     return run
@@ -103,53 +109,115 @@ def cmd_cards(args: argparse.Namespace) -> int:
 
 @_guard
 def cmd_card_parse(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from iso8583.masking import luhn_ok
+
     swipe = parse_swipe(args.track)
     sc = swipe.service_code
+    luhn = luhn_ok(swipe.pan)
+    expired = swipe.expiry.is_expired(date.today())
     data = {
         "masked_pan": swipe.masked_pan,
+        "luhn": "valid" if luhn else "INVALID (check digit wrong: a host declines it)",
+        "luhn_valid": luhn,
         "brand": swipe.brand.display_name,
         "expiry": swipe.expiry.yymm,
+        "expires": f"end of {swipe.expiry.last_valid_day:%Y-%m}"
+        + (" (EXPIRED)" if expired else ""),
+        "expired": expired,
         "service_code": sc.code,
         "interchange": sc.interchange.value,
-        "pin": sc.pin_requirement.value,
         "chip": sc.chip_capable,
+        "authorization": sc.authorization.value,
+        "services": sc.services.value,
+        "pin": sc.pin_requirement.value,
+        "service_meaning": (
+            f"{sc.code[0]}: {sc.interchange.value}; "
+            f"{sc.code[1]}: authorization {sc.authorization.value}; "
+            f"{sc.code[2]}: {sc.services.value}, {sc.pin_requirement.value}"
+        ),
         "tracks_read": list(swipe.tracks_read),
         "tracks_failed": list(swipe.failed),
         "cardholder": swipe.track1.name if swipe.track1 is not None else None,
     }
-    lines = [f"{key:<14} {value}" for key, value in data.items() if value is not None]
+    hidden = {"luhn_valid", "expired", "interchange", "authorization", "services", "pin"}
+    lines = [
+        f"{key:<14} {value}"
+        for key, value in data.items()
+        if value is not None and key not in hidden
+    ]
     return _emit(data, args.json, lines)
 
 
 @_guard
 def cmd_qr_parse(args: argparse.Namespace) -> int:
+    from terminal.core.qr.describe import detect_kind
+
     text = args.payload.strip()
+    kind = detect_kind(text)
+    if kind == "mpm":
+        return _mpm_parse(text, args)
+    code = parse_payment_code(text)
     data: dict[str, Any]
-    if text.startswith("000201"):
-        mpm = parse_mpm(text)
-        extra = mpm.additional_data
-        data = {
-            "type": "mpm",
-            "initiation": mpm.point_of_initiation.name.lower() if mpm.point_of_initiation else None,
-            "merchant_name": mpm.merchant_name,
-            "city": mpm.city,
-            "country": mpm.country,
-            "mcc": mpm.mcc,
-            "currency": mpm.currency,
-            "amount": str(mpm.amount) if mpm.amount is not None else None,
-            "accounts": [a.guid for a in mpm.merchant_accounts],
-            "reference": extra.reference_label if extra else None,
-            "terminal": extra.terminal_label if extra else None,
-            "crc": mpm.crc,
-        }
+    if isinstance(code, NumericPaymentCode):
+        data = {"type": "wallet-code", "scheme": code.scheme.value, "code": code.masked}
     else:
-        code = parse_payment_code(text)
-        if isinstance(code, NumericPaymentCode):
-            data = {"type": "wallet-code", "scheme": code.scheme.value, "code": code.masked}
-        else:
-            data = _cpm(code)
+        data = _cpm(code)
     lines = [f"{key:<14} {value}" for key, value in data.items() if value is not None]
     return _emit(data, args.json, lines)
+
+
+def _mpm_parse(text: str, args: argparse.Namespace) -> int:
+    """The whole record tree; spec violations as warnings (errors with ``--strict``)."""
+    from terminal.core.qr.describe import mpm_text, mpm_tree
+    from terminal.core.qr.mpm import inspect_mpm
+
+    if args.strict:
+        mpm, warnings = parse_mpm(text), ()
+    else:
+        mpm, warnings = inspect_mpm(text)
+    extra = mpm.get("62")
+    summary = {
+        "type": "mpm",
+        "initiation": mpm.point_of_initiation.name.lower() if mpm.point_of_initiation else None,
+        "merchant_name": mpm.value("59"),
+        "city": mpm.value("60"),
+        "country": mpm.value("58"),
+        "mcc": mpm.value("52"),
+        "currency": mpm.value("53"),
+        "amount": mpm.value("54"),
+        "accounts": [
+            kid.value
+            for record in mpm.records
+            if 26 <= int(record.id) <= 51
+            for kid in record.children
+            if kid.id == "00"
+        ],
+        "reference": _child(extra, "05"),
+        "terminal": _child(extra, "07"),
+        "crc": mpm.value("63"),
+        "crc_valid": True,  # an invalid CRC is an error, never a warning
+    }
+    tree = mpm_tree(mpm)
+    problems = [{"tag": w.tag, "offset": w.offset, "message": w.reason} for w in warnings]
+    if args.json:
+        print(json.dumps({**summary, "records": tree, "warnings": problems}, ensure_ascii=False))
+        return 0
+    lines = [f"{key:<14} {value}" for key, value in summary.items() if value not in (None, [])]
+    lines += ["", "records:", *("  " + line for line in mpm_text(tree))]
+    if warnings:
+        lines += ["", f"warnings ({len(warnings)}, use --strict to refuse):"]
+        lines += [f"  {w}" for w in warnings]
+    print("\n".join(lines))
+    return 0
+
+
+def _child(record: Any, sub_id: str) -> str | None:
+    if record is None:
+        return None
+    kid = record.child(sub_id)
+    return kid.value if kid is not None else None
 
 
 def _cpm(code: CpmPayload) -> dict[str, Any]:

@@ -40,6 +40,12 @@ def resolve_spec(name: str) -> Spec:
         from iso8583.jpos import load_jpos_packager
 
         return load_jpos_packager(path)
+    if path.suffix or "/" in name:  # meant as a file: say so, not "unknown dialect"
+        from iso8583.errors import SpecError
+
+        if not path.exists():
+            raise SpecError(f"--spec {name}: no such dialect file")
+        raise SpecError(f"--spec {name}: a dialect file ends in .toml, .json or .xml")
     return get_spec(name)  # raises SpecError listing the built-in names
 
 

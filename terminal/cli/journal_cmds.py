@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Final
 
+from terminal.cli.options import emit_error
 from terminal.core.errors import NotFoundError, PrinterError, TerminalError
 from terminal.core.journal import (
     JournalEntry,
@@ -32,7 +33,8 @@ from terminal.core.ports import PrintJob
 from terminal.core.receipting import ReceiptService
 from terminal.core.receipts import SUPPORTED_WIDTHS, Receipt, render_text
 from terminal.devices import PRINTER_URLS, open_printer
-from terminal.store import StoreMissingError, TerminalStore, default_data_dir
+from terminal.settings import resolve_data_dir
+from terminal.store import StoreMissingError, TerminalStore
 
 __all__ = ["EXIT_BAD_ARGS", "EXIT_NOT_FOUND", "add_parser", "print_status"]
 
@@ -100,7 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "reprint", parents=[common, target], help="print a DUPLICATE of an entry's receipt"
     )
     rep.add_argument("--copy", default="customer", help="merchant or customer (default)")
-    rep.add_argument("--printer", default="stdout", help=f"where it prints: {PRINTER_URLS}")
+    rep.add_argument("--printer", help=f"where it prints: {PRINTER_URLS} (default: stdout)")
     rep.set_defaults(func=_guarded(cmd_reprint))
 
 
@@ -108,14 +110,13 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     """One line on stderr and the documented exit status, whatever goes wrong."""
 
     def run(args: argparse.Namespace) -> int:
+        as_json = bool(getattr(args, "json", False))
         try:
             return int(command(args))
         except (_NotFound, NotFoundError, StoreMissingError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_NOT_FOUND
+            return emit_error(str(exc), as_json=as_json, code=EXIT_NOT_FOUND, kind="not_found")
         except (_BadArgs, TerminalError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BAD_ARGS
+            return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_ARGS, kind="input")
 
     run.__doc__ = command.__doc__
     return run
@@ -176,7 +177,8 @@ def _states_arg(values: list[str]) -> list[TxnState]:
 
 def _open(args: argparse.Namespace, *, read_only: bool = False) -> TerminalStore:
     """``read_only`` for list/show: they work in a read-only data directory."""
-    return TerminalStore(args.data_dir or default_data_dir(), create=False, read_only=read_only)
+    data_dir, _ = resolve_data_dir(args.data_dir)
+    return TerminalStore(data_dir, create=False, read_only=read_only)
 
 
 # --- presentation -------------------------------------------------------------------------
@@ -307,6 +309,7 @@ def cmd_reprint(args: argparse.Namespace) -> int:
     width = _width_arg(args.width)
     if args.copy not in ("merchant", "customer"):
         raise _BadArgs(f"--copy {args.copy!r}: expected merchant or customer")
+    args.printer = args.printer or "stdout"
     capture = _Capture() if args.json and args.printer == "stdout" else None
     printer = capture or open_printer(args.printer)
     try:

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import NamedTuple
 
-from terminal.cli.options import add_terminal_options
+from terminal.cli.agent_options import AGENT_DESTS
+from terminal.cli.options import add_global_options, emit_error, merge_global
 
 __all__ = ["COMMANDS", "Command", "build_parser", "find_command", "main"]
 
@@ -46,6 +47,7 @@ COMMANDS: dict[str, Command] = {
     "qr": Command("terminal.cli.card_cmds", "QR payload tools"),
     "host": Command("terminal.cli.host_cmd", "run the acquirer host simulator"),
     "iso8583": Command("terminal.cli.iso8583_cmds", "pack, unpack and inspect ISO 8583 messages"),
+    "config": Command("terminal.cli.config_cmd", "show and change the terminal's settings"),
     "firmware": Command("terminal.cli.firmware_cmds", "publish, serve and install signed firmware"),
     "devsim": Command(
         "terminal.cli.devsim_cmd", "simulate a card reader, receipt printer or QR scanner"
@@ -73,7 +75,7 @@ def _top_parser() -> argparse.ArgumentParser:
         description="Smart POS terminal emulator. Without a command: the terminal UI.",
         allow_abbrev=False,  # so the command can be found without loading every module
     )
-    add_terminal_options(parser)
+    add_global_options(parser)
     return parser
 
 
@@ -136,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", None) or _run_tui
     try:
+        if args.command is None:  # the TUI: it takes every top-level option
+            args.host = args.spec = args.data_dir = args.theme = None
+            args.reader = args.printer = args.scanner = args.firmware_url = None
+            args.__dict__.update(dict.fromkeys(AGENT_DESTS))  # the agent's, same way
+        merge_global(args)
         return int(func(args))
     except KeyboardInterrupt:
         return 130
@@ -144,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not _ours(exc):
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return emit_error(str(exc), as_json=bool(getattr(args, "json", False)), code=EXIT_ERROR)
 
 
 if __name__ == "__main__":

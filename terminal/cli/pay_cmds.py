@@ -1,19 +1,23 @@
 """``posemu pay ...``: the terminal's transactions from the shell, one per command.
 
 ``posemu pay sale --amount 12.34 --card visa-approve`` runs one transaction against the host
-given by ``--host`` (``tcp://HOST:PORT`` or ``tls://HOST:PORT``), or, without ``--host``,
-against an in-process host simulator that keeps its state under ``<data-dir>/host``. The
-journal, store-and-forward queue and keys live in ``--data-dir`` (default: the per-user
-data directory), so a later ``posemu pay void --stan N`` finds the sale, and a reversal left
-by a killed command is delivered before the next one does anything else.
+given by ``--host`` (``HOST:PORT``, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``), else
+``$POSEMU_HOST`` or the settings file's ``host`` (:mod:`terminal.settings`), or, with none of
+them, against an in-process host simulator that keeps its state under ``<data-dir>/host``.
+The journal, store-and-forward queue and keys live in ``--data-dir`` (default:
+``$POSEMU_DATA_DIR``, else the per-user data directory), so a later ``posemu pay void --stan
+N`` finds the sale, and a reversal left by a killed command is delivered before the next one
+does anything else. ``--trace`` dumps each message (masked, timed) on stderr,
+``--trace-file PATH`` appends them as JSON lines.
 
 Output: the merchant receipt (printed through the receipt service on ``--printer``, by
 default stdout) and a summary line, or with ``--json`` exactly one JSON object (``approved,
 response_code, response_text, auth_code, rrn, stan, masked_pan, amount`` as "12.34",
-``currency, journal_id, receipt, reversal_pending`` and a few more), whose ``receipt`` is
-then the printout on stdout. A copy that did not print (``--printer none``, a file that
-cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
-Problems are one ``error:`` line on stderr.
+``amount_minor, currency, journal_id, receipt, reversal_pending`` and a few more), whose
+``receipt`` is then the printout on stdout. A copy that did not print (``--printer none``, a
+file that cannot be written) is recorded as failed and found by ``posemu journal list --unprinted``.
+Problems are one ``error:`` line on stderr (and with ``--json`` an ``{"ok": false, ...}``
+object on stdout).
 
 Exit status:
     0  approved (or the network message succeeded)
@@ -32,6 +36,7 @@ import inspect
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,8 @@ from terminal.cli.devices_opts import (
     wait_for_card,
     wait_for_code,
 )
-from terminal.cli.iso8583_cmds import resolve_spec
+from terminal.cli.options import amount_fields, emit_error, spec_from, terminal_settings
+from terminal.cli.tracing import open_trace_file, tracing
 from terminal.config import TerminalConfig
 from terminal.core.errors import InvalidEndpointError, LinkError, PrinterError, TerminalError
 from terminal.core.money import format_amount, parse_amount
@@ -62,7 +68,7 @@ from terminal.engine import (
 )
 from terminal.runtime import EngineHandle, TerminalRuntime
 from terminal.simulation import QrCustomer
-from terminal.store import StoreError, default_data_dir
+from terminal.store import StoreError
 
 __all__ = ["EXIT_APPROVED", "EXIT_BAD_INPUT", "EXIT_DECLINED", "EXIT_HOST", "add_parser"]
 
@@ -80,18 +86,32 @@ class _Usage(InputError):
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--host", help="tcp://HOST:PORT or tls://HOST:PORT (default: in-process)")
-    common.add_argument("--tls-ca", help="CA file to verify the host (tls://)")
-    common.add_argument("--tls-cert", help="client certificate for mutual TLS")
-    common.add_argument("--tls-key", help="client key for mutual TLS")
-    common.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
-    common.add_argument("--data-dir", help="terminal data directory (default: per-user)")
+    common.add_argument(
+        "--host",
+        help="HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (default: $POSEMU_HOST, the "
+        "settings file, else a host simulator in-process)",
+    )
+    common.add_argument("--tls-ca", help="CA file to verify the host (tls:// only)")
+    common.add_argument("--tls-cert", help="client certificate for mutual TLS (tls:// only)")
+    common.add_argument("--tls-key", help="client key for mutual TLS (tls:// only)")
+    common.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
+    common.add_argument(
+        "--data-dir", help="terminal data directory (default: $POSEMU_DATA_DIR, else per user)"
+    )
     common.add_argument("--json", action="store_true", help="print one JSON object")
     common.add_argument(
         "--timeout", type=float, help="seconds to wait for each answer (and for a swipe/scan)"
     )
     common.add_argument(
-        "--printer", default="stdout", help=f"where the merchant copy prints: {PRINTER_URLS}"
+        "--trace",
+        action="store_true",
+        help="show each request and response, field by field (masked), on stderr",
+    )
+    common.add_argument(
+        "--trace-file", metavar="PATH", help="append the trace as JSON lines to PATH"
+    )
+    common.add_argument(
+        "--printer", help=f"where the merchant copy prints: {PRINTER_URLS} (default: stdout)"
     )
     add_input_device_options(common)
     add_agent_options(common, embedded_default=False)
@@ -151,35 +171,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pay(args: argparse.Namespace) -> int:
+    as_json = bool(args.json)
     try:
-        spec = resolve_spec(args.spec)
-        config = _config(args, spec.name)
+        config, embedded, data_dir, spec = _config(args)
         op = _operation(args, Currency.lookup(config.currency).exponent)
-        return asyncio.run(_run(args, config, spec, op))
+        return asyncio.run(_run(args, config, spec, op, embedded=embedded, data_dir=data_dir))
     except (InputError, InvalidEndpointError) as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
     except (EngineError, LinkError, StoreError, PrinterError) as exc:
-        return _fail(str(exc), EXIT_HOST)
+        return _fail(_user_terms(str(exc), args), EXIT_HOST, as_json, "host")
     except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
 
 
-def _fail(text: str, code: int) -> int:
-    print(f"error: {text}", file=sys.stderr, flush=True)
-    return code
+def _user_terms(text: str, args: argparse.Namespace) -> str:
+    """The in-process simulator's random address means nothing to the user: name it."""
+    url = getattr(args, "embedded_url", None)
+    return text.replace(url, "embedded host simulator") if url else text
 
 
-def _config(args: argparse.Namespace, spec_name: str) -> TerminalConfig:
-    values: dict[str, Any] = {"spec": spec_name}
-    if args.host:
-        values["host"] = args.host
+def _fail(text: str, code: int, as_json: bool = False, kind: str = "error") -> int:
+    return emit_error(text, as_json=as_json, code=code, kind=kind)
+
+
+def _config(args: argparse.Namespace) -> tuple[TerminalConfig, bool, Path, Any]:
+    """Config from options, environment and settings file; True when the host is embedded."""
+    extra: dict[str, tuple[Any, str]] = {}
+    if args.spec:
+        extra["spec"] = (args.spec, "--spec")
     if args.timeout is not None:
-        values["response_timeout"] = args.timeout
-        values["connect_timeout"] = min(args.timeout, 60)
-    values["tls_ca_file"] = args.tls_ca
-    values["tls_cert_file"] = args.tls_cert
-    values["tls_key_file"] = args.tls_key
-    return TerminalConfig(**values)
+        if not 0.05 <= args.timeout <= 120:
+            raise _Usage(f"--timeout {args.timeout:g}: give 0.05 to 120 seconds")
+        extra["response_timeout"] = (args.timeout, "--timeout")
+        extra["connect_timeout"] = (min(args.timeout, 60), "--timeout")
+    config, sources, data_dir = terminal_settings(args, **extra)
+    spec = spec_from(config.spec, flag="--spec" if args.spec else f"{sources['spec']}: spec")
+    return config.with_(spec=spec.name), sources["host"] == "default", data_dir, spec
 
 
 def _card(args: argparse.Namespace, *, required: bool = True) -> CardInput | None:
@@ -269,6 +296,8 @@ def _operation(args: argparse.Namespace, exponent: int) -> _Op:
         amount = _amount(args)
         if not args.code and not args.scanner:
             raise _Usage("qr-cpm needs --code CODE, or --scanner URL to scan it")
+        if args.code:
+            _check_code(args.code)
         return lambda t, c, d: _with_code(args, d, lambda code: t.qr_cpm(amount, code))
     if name == "qr-mpm":
         amount = _amount(args)
@@ -297,6 +326,19 @@ async def _with_code(
     return await run(code)
 
 
+def _check_code(code: str) -> None:
+    """Name the option, not the parser: "--code: ..." (the code itself is never echoed)."""
+    from terminal.core.qr import QrError, parse_payment_code
+
+    try:
+        parse_payment_code(code)
+    except QrError as exc:
+        raise _Usage(
+            f"--code: not a usable payment code ({exc}); a wallet code is 16-24 digits, an "
+            "EMV code is Base64"
+        ) from None
+
+
 async def _qr_mpm(
     terminal: EngineHandle, customer: QrCustomer, amount: int, args: argparse.Namespace
 ) -> TxnResult:
@@ -317,10 +359,10 @@ async def _qr_mpm(
 
 @contextlib.asynccontextmanager
 async def _host(
-    args: argparse.Namespace, config: TerminalConfig, spec: Any, data_dir: Path
+    config: TerminalConfig, spec: Any, data_dir: Path, *, embedded: bool
 ) -> AsyncIterator[TerminalConfig]:
     """The configured host, or an in-process simulator for the length of the command."""
-    if args.host:
+    if not embedded:
         yield config
         return
     from iso8583.host import EmbeddedHost, HostError  # only here: it is a heavy import
@@ -349,24 +391,40 @@ class _JsonSlip:
 
 
 def _printer(args: argparse.Namespace, publish: Callable[[Any], None]) -> ReceiptPrinter:
+    args.printer = args.printer or "stdout"
     if args.printer == "stdout" and args.json:
         return _JsonSlip()
     return open_printer(args.printer, publish=publish)
 
 
-async def _run(args: argparse.Namespace, config: TerminalConfig, spec: Any, op: _Op) -> int:
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+async def _run(
+    args: argparse.Namespace,
+    config: TerminalConfig,
+    spec: Any,
+    op: _Op,
+    *,
+    embedded: bool,
+    data_dir: Path,
+) -> int:
     devices = open_devices(args)  # a bad device URL fails before anything is sent
     printer = devices.printer = _printer(args, devices.emit)
-    async with _host(args, config, spec, data_dir) as live:
+    trace_file = open_trace_file(args.trace_file)  # so does a bad --trace-file
+    async with _host(config, spec, data_dir, embedded=embedded) as live:
+        if embedded:
+            args.embedded_url = live.host
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
         devices.attach_to(runtime)
         if wants_agent(args, embedded_default=False):
-            attach_agent(args, runtime, data_dir, args.broker_url, flush_timeout=args.tms_flush)
+            attach_agent(args, runtime, data_dir, args.tms, flush_timeout=args.tms_flush)
         try:
             with devices:
-                await runtime.start()
-                result = await op(runtime.engine, QrCustomer(live, spec), devices)
+                async with tracing(
+                    runtime.bus, text=sys.stderr if args.trace else None, jsonl=trace_file
+                ):
+                    await runtime.start()
+                    result = await op(runtime.engine, QrCustomer(live, spec), devices)
+                if result.error:
+                    result = replace(result, error=_user_terms(result.error, args))
                 _print(result, args.json, runtime)
         finally:
             await runtime.stop()
@@ -402,8 +460,7 @@ def _print(result: TxnResult, as_json: bool, runtime: TerminalRuntime) -> None:
             "rrn": result.rrn,
             "stan": result.stan,
             "masked_pan": result.masked_pan,
-            "amount": _money(result.amount, result.currency),
-            "currency": result.currency,
+            **amount_fields(result.amount, result.currency),
             "journal_id": result.journal_id,
             "receipt": result.receipt_text,
             "reversal_pending": result.reversal_pending,

@@ -24,7 +24,7 @@ from iso8583.host.embedded import EmbeddedHost
 from iso8583.host.rules import HostError, Rules, default_rules
 from terminal.cli.agent_options import attach_agent, wants_agent
 from terminal.cli.iso8583_cmds import resolve_spec
-from terminal.cli.options import add_terminal_options
+from terminal.cli.options import THEMES, add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
 from terminal.core.devices import DeviceError
 from terminal.core.errors import TerminalError
@@ -33,21 +33,23 @@ from terminal.devices.attached import AttachedDevices
 from terminal.engine.service import TerminalService
 from terminal.firmware import tui_update_starter
 from terminal.runtime import TerminalRuntime
+from terminal.settings import normalise_host
 from terminal.simulation import QrCustomer
 from terminal.store.state import TerminalStore, default_data_dir
 from terminal.tui.services import PosServices
 
-__all__ = ["TuiRuntime", "add_parser", "interactive_rules", "normalise_host", "run_tui"]
+__all__ = [
+    "THEMES",
+    "TuiRuntime",
+    "add_parser",
+    "interactive_rules",
+    "normalise_host",
+    "run_tui",
+]
 
 EXIT_ERROR = 2
 #: Seconds until the simulated QR customer pays by themselves: effectively never.
 MANUAL_PAY_DELAY = 24 * 3600.0
-
-
-def normalise_host(text: str) -> str:
-    """``HOST:PORT`` -> ``tcp://HOST:PORT``; ``tcp://`` and ``tls://`` URLs pass through."""
-    text = text.strip()
-    return text if text.startswith(("tcp://", "tls://")) else f"tcp://{text}"
 
 
 def interactive_rules() -> Rules:
@@ -69,12 +71,14 @@ class TuiRuntime:
         rules: Rules | None = None,
         clock: Callable[[], datetime] = datetime.now,
         signon_at_start: bool = True,
+        settings: list[tuple[str, str, str]] | None = None,
         firmware_url: str | None = None,
         reader: str | None = None,
         printer: str | None = None,
         scanner: str | None = None,
         agent_args: argparse.Namespace | None = None,
     ) -> None:
+        self._settings = settings or []
         self._firmware_url = firmware_url
         self._host = host
         self._device_urls = {"reader": reader, "printer": printer, "scanner": scanner}
@@ -144,6 +148,7 @@ class TuiRuntime:
             clock=self._clock,
             host_label=label,
             signon_at_start=self._signon,
+            settings=self._settings,
             firmware=tui_update_starter(runtime, self._firmware_url)
             if self._firmware_url
             else None,
@@ -161,9 +166,9 @@ class TuiRuntime:
             return None
         from agent.panel import AgentPanel
         from agent.tms_side import TmsSide
-        from terminal.cli.tms_options import broker_settings
+        from terminal.cli.tms_options import broker_settings, broker_url
 
-        url = args.broker_url
+        url = broker_url(args)
         settings = broker_settings(args, url) if url else None
         self.tms = TmsSide(url, config.terminal_id, settings=settings)
         url = self.tms.start()
@@ -206,21 +211,50 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_terminal_options(p)
 
 
+def needs_terminal() -> str | None:
+    """Why the TUI cannot run here (stdin or stdout is not a terminal), or None."""
+    for name, stream in (("input", sys.stdin), ("output", sys.stdout)):
+        try:
+            tty = stream is not None and stream.isatty()
+        except (ValueError, OSError):
+            tty = False
+        if not tty:
+            return (
+                f"the terminal UI needs an interactive terminal (standard {name} is not one); "
+                "for scripts use 'posemu pay ...' (see 'posemu --help')"
+            )
+    return None
+
+
 def run_tui(args: argparse.Namespace) -> int:
     """Run the TUI until the cashier quits; also what ``posemu`` with no subcommand runs."""
-    from terminal.tui.app import PosApp
+    from terminal.cli.options import spec_from, terminal_settings
+    from terminal.settings import describe
 
-    runtime = TuiRuntime(
-        host=getattr(args, "host", None),
-        spec=getattr(args, "spec", None) or "iso87ascii",
-        data_dir=getattr(args, "data_dir", None),
-        firmware_url=getattr(args, "firmware_url", None),
-        reader=getattr(args, "reader", None),
-        printer=getattr(args, "printer", None),
-        scanner=getattr(args, "scanner", None),
-        agent_args=args,
-    )
+    problem = needs_terminal()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     try:
+        spec_opt = getattr(args, "spec", None)
+        extra = {"spec": (spec_opt, "--spec")} if spec_opt else {}
+        config, sources, data_dir = terminal_settings(args, **extra)
+        spec_from(config.spec, flag="--spec" if spec_opt else f"{sources['spec']}: spec")
+        embedded = sources["host"] == "default"
+        from terminal.tui.app import PosApp
+
+        runtime = TuiRuntime(
+            host=None if embedded else config.host,
+            spec=config.spec,
+            data_dir=data_dir,
+            config=config,
+            settings=describe(config, sources),
+            firmware_url=getattr(args, "firmware_url", None),
+            reader=getattr(args, "reader", None),
+            printer=getattr(args, "printer", None),
+            scanner=getattr(args, "scanner", None),
+            agent_args=args,
+        )
         services = runtime.open()
     except (Iso8583Error, TerminalError, ConfigError, HostError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -90,9 +90,12 @@ class TerminalConfig:
                 raise ConfigError(f.name, f"expected a number, got {type(value).__name__}")
             low, high = bounds
             if not low <= value <= high:
-                raise ConfigError(f.name, f"{value} is outside {low}..{high}")
+                raise ConfigError(f.name, f"must be between {low:g} and {high:g}")
         self._check_text("terminal_id", self.terminal_id, 8)
         self._check_text("merchant_id", self.merchant_id, 15)
+        self._check_text("merchant_name", self.merchant_name, 40)
+        if self.merchant_city:
+            self._check_text("merchant_city", self.merchant_city, 40)
         if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isdigit()):
             raise ConfigError("currency", "must be a 3-digit ISO 4217 numeric code")
         for name in ("receipt_header", "receipt_footer"):
@@ -121,7 +124,9 @@ class TerminalConfig:
         try:
             return Key.from_hex(self.tmk_hex, KeyAlgorithm.TDES)
         except CryptoError as exc:
-            raise ConfigError("tmk_hex", str(exc)) from None
+            raise ConfigError(
+                "tmk_hex", "must be 32 or 48 hex digits (a double or triple length TDES key)"
+            ) from exc
 
     def with_(self, **changes: Any) -> TerminalConfig:
         """A copy with some settings changed (validated again)."""

@@ -27,6 +27,7 @@ __all__ = [
     "PrintStatus",
     "ReceiptCopyRecord",
     "TxnState",
+    "amount_json",
     "amount_text",
     "batch_totals",
     "copy_json",
@@ -114,6 +115,7 @@ class JournalQuery:
     states: Sequence[TxnState] = ()
     kinds: Sequence[TxnKind] = ()
     unprinted_only: bool = False
+    original_id: int | None = None  # entries referring to this one (voids, refunds)
     limit: int = 100
 
 
@@ -173,6 +175,18 @@ def amount_text(entry: JournalEntry) -> str:
     return f"{currency.alpha} {format_amount(entry.amount, currency.exponent)}"
 
 
+def amount_json(minor: int | None, currency: str) -> dict[str, Any]:
+    """Money in every JSON the terminal writes (pay, journal, agent): ``amount`` "12.34" in
+    major units, ``amount_minor`` 1234 and ``currency`` "156" (ISO 4217 numeric)."""
+    if minor is None:
+        return {"amount": None, "amount_minor": None, "currency": currency}
+    try:
+        exponent = Currency.lookup(currency).exponent
+    except TerminalError:
+        exponent = 2
+    return {"amount": format_amount(minor, exponent), "amount_minor": minor, "currency": currency}
+
+
 def copy_json(copy: ReceiptCopyRecord) -> dict[str, Any]:
     return {
         "copy": copy.copy,
@@ -185,15 +199,14 @@ def copy_json(copy: ReceiptCopyRecord) -> dict[str, Any]:
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
     """The JSON form of an entry, for every reader (``posemu journal --json``, the agent):
-    masked PAN only, amounts in minor units plus ``amount_text`` as printed."""
+    masked PAN only, amounts as :func:`amount_json` plus ``amount_text`` as printed."""
     return {
         "id": entry.id,
         "time": entry.local_time.isoformat(),
         "kind": entry.kind.value,
         "state": entry.state.value,
-        "amount": entry.amount,
+        **amount_json(entry.amount, entry.currency),
         "amount_text": amount_text(entry),
-        "currency": entry.currency,
         "masked_pan": entry.masked_pan,
         "brand": entry.brand,
         "entry_mode": entry.entry_mode,

@@ -21,6 +21,7 @@ from terminal.core.events import (
 from terminal.core.events import Event as TerminalEvent
 from terminal.engine.cardinput import CardInput, CardRead, CardSource
 from terminal.engine.errors import (
+    AmbiguousReferenceError,
     ChipRequiredError,
     EngineError,
     HostFailureError,
@@ -38,6 +39,7 @@ from terminal.engine.results import TxnRef, TxnResult
 from terminal.engine.service import LinkFactory, TerminalService
 
 __all__ = [
+    "AmbiguousReferenceError",
     "CardInput",
     "CardRead",
     "CardSource",

@@ -76,6 +76,18 @@ class NotAllowedError(InputError):
     """The operation does not apply to the referenced transaction (e.g. void a void)."""
 
 
+class AmbiguousReferenceError(InputError, LookupError):
+    """A STAN or RRN matches more than one journal entry: the user must pass the id."""
+
+    def __init__(self, reference: str, ids: list[int]) -> None:
+        self.reference = reference
+        self.ids = ids
+        listed = ", ".join(str(i) for i in ids)
+        super().__init__(
+            f"{reference} matches journal entries {listed}: pass the journal id (--id N)"
+        )
+
+
 class HostFailureError(EngineError):
     """The host could not be used (the CLI's "host or network error")."""
 

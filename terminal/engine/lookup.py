@@ -7,13 +7,17 @@ anything is written or sent, and they are easiest to read as a short list of rul
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from iso8583.acquirer.model import TxnKind
-from terminal.core.errors import NotFoundError
+from terminal.core.errors import NotFoundError, TerminalError
 from terminal.core.journal import JournalEntry, JournalQuery, TxnState
+from terminal.core.money import format_amount
 from terminal.core.ports import Counters, JournalStore
+from terminal.core.receipts import Currency
 from terminal.engine.cardinput import CardRead
 from terminal.engine.errors import (
+    AmbiguousReferenceError,
     InputError,
     NotAllowedError,
     OriginalNotFoundError,
@@ -69,7 +73,9 @@ def find_original(
             found = [e for e in found if e.batch == batch]
     if not found:
         raise OriginalNotFoundError(str(ref))
-    entry = next((e for e in found if e.state is TxnState.APPROVED), found[0])
+    if len(found) > 1:  # never guess which one the user meant (RRNs may repeat across hosts)
+        raise AmbiguousReferenceError(str(ref), sorted(e.id for e in found if e.id is not None))
+    entry = found[0]
     if entry.kind not in kinds:
         names = "/".join(k.value for k in kinds)
         raise NotAllowedError(f"{ref} is a {entry.kind.value}, not a {names}")
@@ -77,9 +83,43 @@ def find_original(
         raise NotAllowedError(f"{ref} is {entry.state.value}, not approved")
     if for_void and entry.batch != batch:
         raise NotAllowedError(f"{ref} is in settled batch {entry.batch}: refund it instead")
-    if amount is not None and entry.amount is not None and amount > entry.amount:
-        raise NotAllowedError(f"amount exceeds the amount of {ref}")
+    refunded = _refunded(journal, entry)
+    if for_void and refunded:
+        raise NotAllowedError(
+            f"{ref} has refunds ({_fmt(entry.currency, refunded)} refunded): a sale with "
+            "refunds cannot be voided; refund the rest instead"
+        )
+    if amount is not None and entry.amount is not None:
+        if amount > entry.amount:
+            raise NotAllowedError(f"amount exceeds the amount of {ref}")
+        remaining = entry.amount - refunded
+        if refunded and amount > remaining:
+            money = partial(_fmt, entry.currency)
+            raise NotAllowedError(
+                f"amount exceeds what is left to refund of {ref}: {money(remaining)} "
+                f"({money(refunded)} of {money(entry.amount)} already refunded)"
+            )
     return entry
+
+
+#: States of a refund that has, or may have, moved money back to the card.
+_REFUND_COUNTS = (TxnState.APPROVED, TxnState.CREATED, TxnState.SENT, TxnState.TIMED_OUT)
+
+
+def _refunded(journal: JournalStore, original: JournalEntry) -> int:
+    """Minor units refunded (or maybe refunded: in flight) against ``original``."""
+    if original.id is None:
+        return 0
+    query = JournalQuery(original_id=original.id, kinds=(TxnKind.REFUND,), limit=1000)
+    return sum(e.amount or 0 for e in journal.find(query) if e.state in _REFUND_COUNTS)
+
+
+def _fmt(currency: str, minor: int) -> str:
+    try:
+        exponent = Currency.lookup(currency).exponent
+    except (TerminalError, ValueError):
+        exponent = 2
+    return format_amount(minor, exponent)
 
 
 def counted(entries: Sequence[JournalEntry]) -> list[JournalEntry]:

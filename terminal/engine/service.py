@@ -31,14 +31,15 @@ from iso8583.spec import Spec
 from terminal.config import TerminalConfig
 from terminal.core.errors import LinkError
 from terminal.core.events import Event
-from terminal.core.journal import JournalEntry
+from terminal.core.journal import JournalEntry, TxnState
 from terminal.core.ports import Link, TerminalStorage
 from terminal.core.qr import NumericPaymentCode, parse_payment_code
+from terminal.core.qr.spent import PaymentCodeLedger
 from terminal.core.transactions import build_request, check_amount
 from terminal.engine import qrsession, settlement
 from terminal.engine.bookkeeping import Bookkeeper
 from terminal.engine.cardinput import CardInput
-from terminal.engine.errors import HostUnavailableError, ServiceStateError
+from terminal.engine.errors import HostUnavailableError, NotAllowedError, ServiceStateError
 from terminal.engine.exclusive import EngineLock
 from terminal.engine.lookup import DEBITS, as_ref, checked_pin, find_original
 from terminal.engine.qrsession import MpmSession
@@ -311,7 +312,14 @@ class TerminalService:
             masked, wallet = parsed.masked, parsed.scheme.value.upper()
         else:
             masked, wallet = (parsed.pan.masked if parsed.pan else ""), "EMV CPM"
+        used = self._used_codes()
         async with self._operation() as runner:
+            before = used.seen(code) if used is not None else None
+            if before is not None:
+                raise NotAllowedError(
+                    f"payment code {masked} was already presented (journal id {before}): a "
+                    "wallet code pays once; ask the customer for a fresh one"
+                )
             stan, invoice, batch, now = runner.numbers()
 
             def build(_keys: WorkingKeys | None) -> Request:
@@ -320,7 +328,17 @@ class TerminalService:
                     amount=amount, qr=code.strip(),
                 )  # fmt: skip
 
-            return await runner.transact(build, invoice=invoice, brand=wallet, qr_ref=masked)
+            result = await runner.transact(build, invoice=invoice, brand=wallet, qr_ref=masked)
+            # A code that may have reached the host is spent, whatever the answer.
+            spent = result.journal_id is not None and result.state is not TxnState.FAILED
+            if used is not None and spent:
+                assert result.journal_id is not None
+                used.add(code, result.journal_id)
+            return result
+
+    def _used_codes(self) -> PaymentCodeLedger | None:
+        """The store's record of spent wallet codes, if it keeps one."""
+        return getattr(self.store, "used_codes", None)
 
     async def qr_mpm(self, amount: int) -> MpmSession:
         """Send the order; show ``session.payload`` as a QR, then ``await session.wait()``."""

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 
 from iso8583.acquirer.model import Request, Response
 from iso8583.acquirer.profiles import profile_for
 from iso8583.acquirer.security import apply_mac, verify_message_mac
 from iso8583.errors import CryptoError, DecodeError, EncodeError
 from iso8583.keys import Key
+from iso8583.message import Message
 from iso8583.spec import Spec
 from terminal.core.errors import LinkTimeout
 from terminal.core.events import Connecting, Event, Received, Sent, Waiting
 from terminal.core.ports import Link
+from terminal.core.trace import MessageTraced, trace_record
 from terminal.engine.errors import EngineError, HostProtocolError
 
 __all__ = ["KEY_TROUBLE", "ResponseMacError", "Wire"]
@@ -48,6 +51,42 @@ class Wire:
             self._emit(Connecting(self.link.endpoint))
         await self.link.connect()
 
+    def _trace(
+        self,
+        direction: str,
+        message: Message,
+        request: Request,
+        size: int,
+        elapsed_ms: float,
+        note: str = "",
+    ) -> None:
+        try:
+            record = trace_record(
+                direction, message, self.spec, kind=request.kind.value, size=size,
+                elapsed_ms=elapsed_ms, note=note,
+            )  # fmt: skip
+        except Exception:  # a trace must never break a payment
+            return
+        self._emit(record)
+
+    def _trace_undecodable(
+        self, request: Request, size: int, elapsed_ms: float, exc: Exception
+    ) -> None:
+        self._emit(
+            MessageTraced(
+                direction="received",
+                mti="????",
+                stan="",
+                kind=request.kind.value,
+                spec=self.spec.name,
+                at=datetime.now(),
+                size=size,
+                elapsed_ms=elapsed_ms,
+                fields=(),
+                note=f"undecodable: {exc}",
+            )
+        )
+
     async def exchange(self, request: Request, *, mac_key: Key | None, timeout: float) -> Response:
         """Send ``request`` (MAC'd with ``mac_key`` when given) and return its answer."""
         message = self.profile.request_to_message(request)
@@ -59,11 +98,13 @@ class Wire:
             raise EngineError(f"cannot encode {request.kind.value} request: {exc}") from exc
         expected = self.profile.response_mti(message.mti)
         await self.connect()
+        loop = asyncio.get_running_loop()
+        sent_at = loop.time()
         await self.link.send(payload)
+        self._trace("sent", message, request, len(payload), 0.0)
         self._emit(Sent(request.kind, request.stan, message.mti))
         self._emit(Waiting(request.kind, request.stan, timeout))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = sent_at + timeout
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -75,13 +116,17 @@ class Wire:
                 raise LinkTimeout(
                     f"no answer within {timeout:g} s", endpoint=self.link.endpoint
                 ) from exc
+            elapsed = (loop.time() - sent_at) * 1000
             try:
                 reply = self.spec.codec.unpack(raw)
             except DecodeError as exc:
+                self._trace_undecodable(request, len(raw), elapsed, exc)
                 await self.link.close()
                 raise HostProtocolError(f"undecodable reply ({exc})") from exc
             if reply.mti != expected or str(reply.get(11, "")) != request.stan:
+                self._trace("received", reply, request, len(raw), elapsed, "stale, skipped")
                 continue  # a stale answer to an earlier request: not ours
+            self._trace("received", reply, request, len(raw), elapsed)
             try:
                 response = self.profile.response_from_message(reply, request.kind)
             except (DecodeError, ValueError) as exc:

@@ -478,7 +478,8 @@ class SqliteJournal:
                 clauses.append(f"local_time {op} ?")
                 params.append(local_time_key(value))
         _check_optional_int(query.amount, "query.amount", high=_MAX_AMOUNT)
-        for column in ("amount", "stan", "rrn"):
+        _check_optional_int(query.original_id, "query.original_id", high=2**63 - 1)
+        for column in ("amount", "stan", "rrn", "original_id"):
             value = getattr(query, column)
             if value is not None:
                 clauses.append(f"{column} = ?")

@@ -54,6 +54,7 @@ from terminal.store.presence import (
 )
 from terminal.store.retention import SAF_TOKEN_KEYS, purge_tokens
 from terminal.store.saf import SqliteSafQueue
+from terminal.store.used_codes import UsedCodes
 from terminal.store.vault import KEY_FILE_NAME, Vault
 
 __all__ = ["BACKUP_DIR_NAME", "DB_FILE_NAME", "MARKER_NAME", "TerminalStore", "default_data_dir"]
@@ -141,6 +142,7 @@ class TerminalStore:
         self.saf = SqliteSafQueue(self.db, self.vault)
         self.counters = SqliteCounters(self.db)
         self.keys = SqliteKeyStore(self.db)
+        self.used_codes = UsedCodes(self.data_dir)  # a wallet payment code pays once
         if not read_only:
             try:
                 self._mark_present()

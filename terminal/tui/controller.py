@@ -63,6 +63,7 @@ from terminal.tui.messages import (
     TxnStarted,
 )
 from terminal.tui.outcome import (
+    BY_CASHIER,
     LinkState,
     Operation,
     Outcome,
@@ -126,6 +127,7 @@ class PosController:
         self._reversal = ""  # what became of the reversal of the operation in flight
         self._mpm: MpmSessionLike | None = None
         self._cancel_requested = False
+        self._cancel_reason = BY_CASHIER
         self._cancel_seen = False
         self.faults: list[str] = []  # raised/cleared device faults, oldest first
         self.link_state = LinkState.UNKNOWN
@@ -196,11 +198,13 @@ class PosController:
         else:
             self._post(Notice(f"Sign-on refused: {result.response_code}", "warning"))
 
-    def cancel(self) -> bool:
-        """Cancel the operation in flight; the engine reverses what may have reached the host."""
+    def cancel(self, reason: str = BY_CASHIER) -> bool:
+        """Cancel the operation in flight; the engine reverses what may have reached the host.
+        ``reason`` is what the result screen says (the cashier, or a customer walking away)."""
         if not self.busy:
             return False
         assert self._txn is not None
+        self._cancel_reason = reason
         self._cancel_requested = True
         self._cancel_seen = False
         self._txn.cancel()
@@ -250,17 +254,22 @@ class PosController:
     async def _after_cancel(self, op: Operation) -> Outcome:
         """Deliver the reversal the engine queued for what may have reached the host (a
         card request, or a QR order the customer walked away from); say what happened."""
+        why = self._cancel_reason
         try:
             left = await self.services.backend.deliver_pending()
         except Exception as exc:
-            return cancelled_outcome(op, f"Reversal not delivered yet: {exc}")
+            return cancelled_outcome(op, f"Reversal not delivered yet: {exc}", why)
         self._pump()
         if self._reversal.startswith("Reversal delivered"):
-            return cancelled_outcome(op, self._reversal)
+            return cancelled_outcome(op, self._reversal, why)
         if left:
-            return cancelled_outcome(op, "Reversal queued: it goes before the next transaction")
+            return cancelled_outcome(
+                op, "Reversal queued: it goes before the next transaction", self._cancel_reason
+            )
         return cancelled_outcome(
-            op, self._reversal or "Nothing reached the host: nothing to reverse"
+            op,
+            self._reversal or "Nothing reached the host: nothing to reverse",
+            self._cancel_reason,
         )
 
     def _call(self, draft: TxnDraft) -> Coroutine[Any, Any, TxnResult]:

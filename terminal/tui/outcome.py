@@ -237,9 +237,13 @@ def error_outcome(op: Operation, error: BaseException) -> Outcome:
     return Outcome(op=op, title="NOT DONE", tone=Tone.FAILURE, message=text)
 
 
-def cancelled_outcome(op: Operation, reversal: str = "") -> Outcome:
-    """The cashier cancelled while the host was being asked; ``reversal`` says what followed."""
-    message = "Cancelled by the cashier"
+#: Why an operation was cancelled, as the result screen says it.
+BY_CASHIER = "Cancelled by the cashier"
+WALKED_AWAY = "The customer walked away: the QR order is cancelled"
+
+
+def cancelled_outcome(op: Operation, reversal: str = "", message: str = BY_CASHIER) -> Outcome:
+    """Cancelled while the host was being asked; ``reversal`` says what followed."""
     return Outcome(op=op, title="CANCELLED", tone=Tone.WARNING, message=message, reversal=reversal)
 
 

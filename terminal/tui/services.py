@@ -153,6 +153,8 @@ class PosServices:
     version: str = field(default_factory=package_version)
     host_label: str = ""  # where the host is, for the status bar and devices panel
     signon_at_start: bool = True  # a real terminal signs on when it boots
+    #: ``(name, shown value, source)`` of each setting (terminal.settings.describe).
+    settings: list[tuple[str, str, str]] = field(default_factory=list)
     #: start(progress) -> (ok, message) for the firmware screen; None: no repository given
     firmware: FirmwareStart | None = None
     #: The config in force now (the runtime's, which a restart may replace); None: fixed.

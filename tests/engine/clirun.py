@@ -69,6 +69,8 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT)
     env.pop("COLUMNS", None)
+    for name in ("POSEMU_HOST", "POSEMU_DATA_DIR", "POSEMU_SPEC"):
+        env.pop(name, None)
     return env
 
 

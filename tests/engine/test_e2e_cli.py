@@ -190,7 +190,10 @@ def test_bad_input_is_one_line_and_exit_2(host, data_dir):
         runs = list(pool.map(lambda case: pay(case[0][0], host, data_dir, *case[0][1:]), BAD_INPUT))
     for (args, fragment), run in zip(BAD_INPUT, runs, strict=True):
         assert run.code == 2, (args, run.err)
-        assert run.out == ""
+        body = run.json  # --json: the error is a JSON object on stdout too
+        assert body["ok"] is False
+        assert body["exit_status"] == 2
+        assert run.err == f"error: {body['error']}\n"
         lines = run.err.splitlines()
         assert len(lines) == 1, run.err
         assert lines[0].startswith("error: ")

@@ -189,7 +189,7 @@ def nested(levels: int) -> bytes:
 
 CPM_ERRORS = [
     case("hQVD UFYw", "character ' ' is not Base64", None, 4, "char"),
-    case("hQVDUFYwMQ", "not valid Base64: Incorrect padding", None, None, "char"),
+    case("hQVDUFYwMQ", "10 characters are not a whole number of Base64 blocks: the code is cut off or its '=' padding is missing (scan it again)", None, None, "char"),  # noqa: E501
     case(b64(APP + PFI), "tag 85 (payload format indicator) must come first", "61", 0),
     case(b64(bytes.fromhex("85054350563032") + APP),
          "payload format indicator must be 'CPV01', got b'CPV02'", "85", 0),
@@ -373,3 +373,19 @@ def test_build_parse_round_trip(pan: str, label: str, aid: bytes, with_common: b
     assert cpm.applications[0].aid == aid.hex().upper()
     assert pan not in repr(cpm)
     assert cpm.to_base64() == text
+
+
+@pytest.mark.parametrize("digits", ["123456789012", "1234567890123", "123456789012345678"])
+def test_short_codes_and_pans_hide_at_least_six_digits(digits: str) -> None:
+    from terminal.core.qr.cpm import Pan
+
+    for shown in (Pan(digits).masked, str(Pan(digits))):
+        assert shown.count("*") >= 6, shown  # was 10 of 12 digits visible
+        assert shown[-4:] == digits[-4:]
+
+
+def test_numeric_code_mask_is_the_project_rule() -> None:
+    from iso8583.masking import mask_pan
+
+    code = parse_payment_code("281234567890123456")
+    assert str(code) == mask_pan("281234567890123456")

@@ -224,7 +224,7 @@ def test_build_with_all_options() -> None:
             "54",
         ),
         ({"amount": Decimal("-1")}, "amount must be finite and non-negative, got -1", "54"),
-        ({"merchant_name": "X" * 26}, "merchant name must be at most 25 characters", "59"),
+        ({"merchant_name": "X" * 26}, "merchant name must be at most 25 characters, got 26", "59"),
         ({"merchant_name": ""}, "value must be 1-99 characters, got 0", "59"),
         ({"terminal_label": "T" * 100}, "value must be 1-99 characters, got 100", "62.07"),
         ({"merchant_name": "A\tB"}, "character U+0009 at value index 1 is not printable", "59"),
@@ -275,7 +275,8 @@ ERROR_CASES = [
     case(EMVCO_EXAMPLE[:-4] + "A13B", "CRC mismatch: payload says A13B, computed A13A", "63",
          len(EMVCO_EXAMPLE) - 8, MpmCrcError),
     case("", "payload is empty", None, 0),
-    case(with_crc(tlv("01", "12") + body(drop=("01",))), "ID 00 must be the first record", "01", 0),
+    case(with_crc(tlv("01", "12") + body(drop=("01",))),
+         "the payload format indicator (ID 00) must come first", "01", 0),
     case(GOOD + "5802CN", "ID 63 must be the last record", "58", len(GOOD)),
     case(body() + "5802CN", "ID 63 must be the last record", "58", len(body())),
     case(_TRUNCATED, "length 05 runs past end of payload", "54", body().index("5405")),
@@ -308,7 +309,7 @@ ERROR_CASES = [
          "optional '.', got '1.'", "54", body().index("5405")),
     case(with_crc(body(v58="cn")), "country code must be 2 uppercase letters (ISO 3166-1), got "
          "'cn'", "58", body().index("5802")),
-    case(with_crc(body(v59="N" * 26)), "merchant name must be at most 25 characters", "59",
+    case(with_crc(body(v59="N" * 26)), "merchant name must be at most 25 characters, got 26", "59",
          body().index("5910")),
     case(with_crc(body(v62=tlv("09", "MM"))), "consumer data request must list each of 'A', 'M', "
          "'E' at most once, got 'MM'", "62.09", len(_NO_62) + 4),

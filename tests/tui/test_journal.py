@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Input, Label, Select
 
 from terminal.core.journal import PrintStatus
 from terminal.tui.screens import DevicesScreen, HomeScreen, JournalScreen
+from terminal.tui.screens.journal import RECEIPT_COLUMN
 from terminal.tui.widgets import ReceiptPane, StatusBar
 from tests.tui.helpers import drive, pick_card, type_amount, wait_for, wait_result
 
@@ -48,9 +49,9 @@ async def test_unprinted_receipt_is_found_and_reprinted_as_duplicate(harness):
         assert journal.unprinted_ids == {lost.journal_id}
         table = journal.query_one("#journal-table", DataTable)
         row = table.get_row(str(lost.journal_id))
-        assert str(row[4]) == "NOT PRINTED"
-        assert row[4].style  # highlighted
-        assert not table.get_row(str(printed.journal_id))[4].style
+        assert str(row[RECEIPT_COLUMN]) == "NOT PRINTED"
+        assert row[RECEIPT_COLUMN].style  # highlighted
+        assert not table.get_row(str(printed.journal_id))[RECEIPT_COLUMN].style
 
         # find it by its trace number, as the merchant would
         journal.query_one("#f-stan", Input).value = str(int(lost.result.stan))
@@ -121,3 +122,31 @@ async def test_devices_panel_shows_what_is_and_is_not_there(harness):
         table = screen.query_one("#devices-table", DataTable)
         assert table.row_count == 1
         assert "paper OK" in [str(c) for c in table.get_row_at(0)]
+
+
+async def test_stan_and_rrn_visible_beside_the_preview_at_100x32(harness):
+    from terminal.tui.app import PosApp
+
+    app = PosApp(harness.services)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)
+        await type_amount(pilot, "1234")
+        await pilot.press("enter")
+        await pick_card(app, pilot, "visa-approve")
+        outcome = await wait_result(app, pilot)
+        await pilot.press("escape")
+        await pilot.press("j")
+        await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
+        await wait_for(pilot, lambda: len(app.screen.entries) == 1)
+        await pilot.pause()
+        table = app.screen.query_one("#journal-table", DataTable)
+        visible = table.scrollable_content_region.width
+        right = 0
+        for column in table.ordered_columns:
+            right += column.get_render_width(table)
+            if str(column.label) == "RRN":
+                break
+        assert right <= visible, (right, visible)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert outcome.result.stan in row
+        assert outcome.result.rrn in row

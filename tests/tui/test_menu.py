@@ -7,6 +7,7 @@ from textual.widgets import Input
 
 from terminal.core.journal import TxnState
 from terminal.tui.screens import HomeScreen, MenuScreen, OperationForm
+from terminal.tui.screens.confirm import ConfirmScreen
 from terminal.tui.widgets import AmountField
 from tests.tui.helpers import drive, pick_card, rows, type_amount, wait_for, wait_result
 
@@ -29,6 +30,14 @@ async def _menu(app, pilot, key: str) -> None:
     await pilot.press(key)
 
 
+async def _confirm(app, pilot, shows: str) -> None:
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    screen = app.screen
+    text = f"{screen.title_text}\n{screen.details}"
+    assert shows in text, text
+    await pilot.press("enter")
+
+
 async def _fill_form(app, pilot, ref: str | None, amount: str | None) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, OperationForm))
     form = app.screen
@@ -49,6 +58,7 @@ async def test_void_by_stan_and_partial_refund_by_rrn(harness):
 
         await _menu(app, pilot, "v")
         await _fill_form(app, pilot, str(int(first.result.stan)), None)  # "2" means 000002
+        await _confirm(app, pilot, "CNY 10.00")
         void = await wait_result(app, pilot, 3)
         assert void.title == "APPROVED"
         assert void.result.kind.value == "void"
@@ -80,6 +90,7 @@ async def test_unknown_reference_is_a_readable_result_not_a_traceback(harness):
     async with drive(harness.services) as (app, pilot):
         await _menu(app, pilot, "v")
         await _fill_form(app, pilot, "999", None)
+        await _confirm(app, pilot, "STAN 000999")
         outcome = await wait_result(app, pilot)
         assert outcome.title == "NOT DONE"
         assert "STAN 000999" in outcome.message
@@ -115,8 +126,11 @@ async def test_settlement_signon_and_echo(harness):
         await _sale(app, pilot, "1200", 1)
 
         await _menu(app, pilot, "s")
+        await _confirm(app, pilot, "Settle the open batch?")
         settled = await wait_result(app, pilot, 2)
         assert settled.title == "SETTLED"
+        assert not app.screen.check_action("print_customer", ())  # no customer copy exists
+        assert str(app.screen.query_one("#result-help").render()) == "Enter: done"
         assert rows(settled)["Debits"] == "1 / CNY 12.00"
         await pilot.press("escape")
 
@@ -145,3 +159,21 @@ async def test_host_down_reads_as_a_notice_and_the_app_keeps_running(harness):
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MenuScreen))
         assert app.is_running
+
+
+async def test_void_and_settlement_ask_first_and_no_sends_nothing(harness):
+    async with drive(harness.services) as (app, pilot):
+        sale = await _sale(app, pilot, "1000", 1)
+        await _menu(app, pilot, "v")
+        await _fill_form(app, pilot, str(int(sale.result.stan)), None)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert f"STAN {sale.result.stan}" in app.screen.details
+        await pilot.press("escape")  # no
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await _menu(app, pilot, "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.2)
+        assert len(app.outcomes) == 1  # neither ran
+        assert harness.journal.get(sale.journal_id).state is TxnState.APPROVED

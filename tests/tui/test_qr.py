@@ -52,7 +52,10 @@ async def test_mpm_customer_walks_away_and_the_order_is_reversed(harness):
         assert screen.cancelling
         outcome = await wait_result(app, pilot)
         assert outcome.title == "CANCELLED"
+        assert outcome.message == "The customer walked away: the QR order is cancelled"
         assert outcome.reversal.startswith("Reversal delivered")
+        assert not app.screen.check_action("print_customer", ())  # no slip, no copy offered
+        assert "customer copy" not in str(app.screen.query_one("#result-help").render())
         [entry] = harness.journal.find(JournalQuery(amount=1600))
         assert entry.state is TxnState.REVERSED
 
@@ -80,3 +83,41 @@ async def test_qr_needs_an_amount_first(harness):
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
         assert any("Type the amount" in n.message for n in app._notifications)
+
+
+async def _qr_at(harness, size):
+    from terminal.tui.app import PosApp
+
+    app = PosApp(harness.services)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)
+        screen = await _show_qr(app, pilot, "1234")
+        await pilot.pause()
+        view = screen.query_one(QrView)
+        return view.too_small, view.needed, view.region, screen.size, view.lines, str(view.render())
+
+
+async def test_mpm_at_80x24_says_the_window_is_too_small(harness):
+    too_small, needed, _, _, _, shown = await _qr_at(harness, (80, 24))
+    assert too_small
+    assert f"it needs {needed[0]} x {needed[1]} cells" in shown
+    assert "000201" in shown  # the payload is still there to copy
+
+
+async def test_mpm_at_100x32_fits_whole_with_its_quiet_zone(harness):
+    too_small, (cols, rows_needed), region, size, lines, _ = await _qr_at(harness, (100, 32))
+    assert not too_small
+    assert (region.width, region.height) == (cols, rows_needed)
+    assert region.y >= 1
+    assert region.bottom <= size.height - 1  # above the footer: nothing cut off
+    assert lines[0].strip() == ""  # 4 light modules: two blank lines top and bottom
+    assert lines[1].strip() == ""
+    assert all(line[:4].strip() == "" for line in lines)
+
+
+async def test_mpm_cancelled_by_the_cashier_says_so(harness):
+    async with drive(harness.services) as (app, pilot):
+        await _show_qr(app, pilot, "1700")
+        await pilot.press("escape")
+        outcome = await wait_result(app, pilot)
+        assert outcome.message == "Cancelled by the cashier"

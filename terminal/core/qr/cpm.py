@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from iso8583.masking import mask_pan
 from terminal.core.errors import CardDataError
 from terminal.core.qr.errors import CpmError, PaymentCodeError
 from terminal.core.tracks import Track2, parse_track2_equivalent
@@ -57,8 +58,8 @@ def _is_digits(text: str) -> bool:
 
 
 def _mask(digits: str) -> str:
-    """First 6 and last 4 digits, the most PCI DSS allows to be shown."""
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+    """The project's one masking rule (first 6 / last 4 at most, at least 6 hidden)."""
+    return mask_pan(digits)
 
 
 def _join(parent: str | None, tag: str) -> str:
@@ -434,8 +435,8 @@ def parse_cpm(text: str) -> CpmPayload:
             raise CpmError(f"character {char!r} is not Base64", offset=index, unit="char")
     try:
         data = base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
-        raise CpmError(f"not valid Base64: {exc}", unit="char") from None
+    except binascii.Error:
+        raise CpmError(_base64_problem(text), unit="char") from None
     records = read_tlv(data)
     if not records:
         raise CpmError("no data objects")
@@ -457,6 +458,19 @@ def parse_cpm(text: str) -> CpmPayload:
     if not any(obj.tag == _APPLICATION for obj in records):
         raise CpmError("at least one application template (tag 61) is required")
     return CpmPayload(records)
+
+
+def _base64_problem(text: str) -> str:
+    """Why Base64 text does not decode, in words (not binascii's "Incorrect padding")."""
+    body = text.rstrip("=")
+    if "=" in body:
+        return f"'=' inside the code at char {body.index('=')}: '=' may only pad the end"
+    if len(body) % 4 == 1:
+        return f"{len(text)} characters cannot be Base64 (one character too many or missing)"
+    return (
+        f"{len(text)} characters are not a whole number of Base64 blocks: the code is cut "
+        "off or its '=' padding is missing (scan it again)"
+    )
 
 
 def build_cpm(applications: Sequence[Sequence[Tlv]], common: Sequence[Sequence[Tlv]] = ()) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "TipIndicator",
     "build_mpm",
     "encode_mpm",
+    "inspect_mpm",
     "parse_mpm",
 ]
 
@@ -266,7 +267,9 @@ def _pattern(regex: str, what: str) -> _Rule:
 
 
 def _max_len(limit: int, what: str) -> _Rule:
-    return lambda v: None if len(v) <= limit else f"{what} must be at most {limit} characters"
+    return lambda v: (
+        None if len(v) <= limit else f"{what} must be at most {limit} characters, got {len(v)}"
+    )
 
 
 def _amount(what: str) -> _Rule:
@@ -369,48 +372,73 @@ def _expand(text: str, record: MpmRecord, offset: int, parent: str | None) -> Mp
     return MpmRecord(record.id, record.value, kids, offset)
 
 
-def _validate(records: Sequence[MpmRecord], parent: MpmRecord | None, path: str | None) -> None:
-    """Duplicates, per-ID value rules and mandatory sub-IDs, depth first."""
+def _raise(error: MpmError) -> None:
+    raise error
+
+
+def _validate(
+    records: Sequence[MpmRecord],
+    parent: MpmRecord | None,
+    path: str | None,
+    report: Callable[[MpmError], None] = _raise,
+) -> None:
+    """Duplicates, per-ID value rules and mandatory sub-IDs, depth first; each violation goes
+    to ``report`` (which raises when parsing strictly)."""
     seen: dict[str, int | None] = {}
     for record in records:
         record_path = _join(path, record.id)
         if record.id in seen:
-            raise MpmError(
-                f"duplicate ID (first at char {seen[record.id]})",
-                offset=record.offset,
-                tag=record_path,
+            report(
+                MpmError(
+                    f"duplicate ID (first at char {seen[record.id]})",
+                    offset=record.offset,
+                    tag=record_path,
+                )
             )
-        seen[record.id] = record.offset
+        else:
+            seen[record.id] = record.offset
         if _is_template(record_path):
-            _validate(record.children, record, record_path)
+            _validate(record.children, record, record_path, report)
         rule = _VALUE_RULES.get(record_path)
         if rule is not None and (reason := rule(record.value)) is not None:
-            raise MpmError(reason, offset=record.offset, tag=record_path)
+            report(MpmError(reason, offset=record.offset, tag=record_path))
     if parent is not None and path is not None:
         for sub_id, name in _required_children(path):
             if sub_id not in seen:
-                raise MpmError(
-                    f"template lacks sub-ID {sub_id} ({name})", offset=parent.offset, tag=path
+                report(
+                    MpmError(
+                        f"template lacks sub-ID {sub_id} ({name})", offset=parent.offset, tag=path
+                    )
                 )
 
 
-def _check_payload_rules(records: Sequence[MpmRecord]) -> None:
+def _check_payload_rules(
+    records: Sequence[MpmRecord], report: Callable[[MpmError], None] = _raise
+) -> None:
     """Cross-record rules: mandatory IDs, a merchant account, tip indicator consistency."""
-    by_id = {record.id: record for record in records}
+    by_id: dict[str, MpmRecord] = {}
+    for record in records:
+        by_id.setdefault(record.id, record)
     for rid, name in _MANDATORY:
         if rid not in by_id:
-            raise MpmError(f"mandatory record is missing ({name})", tag=rid)
+            report(MpmError(f"mandatory record is missing ({name})", tag=rid))
     if not any(2 <= int(rid) <= 51 for rid in by_id):
-        raise MpmError("no merchant account information: at least one of IDs 02-51 is required")
+        report(MpmError("no merchant account information: at least one of IDs 02-51 is required"))
     indicator = by_id["55"].value if "55" in by_id else None
     for fee_id, needed in (("56", "02"), ("57", "03")):
         if fee_id in by_id and indicator != needed:
-            raise MpmError(
-                f"only allowed when ID 55 is {needed!r}", offset=by_id[fee_id].offset, tag=fee_id
+            report(
+                MpmError(
+                    f"only allowed when ID 55 is {needed!r}",
+                    offset=by_id[fee_id].offset,
+                    tag=fee_id,
+                )
             )
         if indicator == needed and fee_id not in by_id:
-            raise MpmError(
-                f"value {needed!r} requires ID {fee_id}", offset=by_id["55"].offset, tag="55"
+            report(
+                MpmError(
+                    f"value {needed!r} requires ID {fee_id}", offset=by_id["55"].offset, tag="55"
+                )
             )
 
 
@@ -420,6 +448,18 @@ def parse_mpm(payload: str) -> MpmPayload:
     Checks run outside-in: printable characters, record structure, ID 00 first, ID 63 last
     with length 04, the CRC (hex in any case), then templates, values and cross-record rules.
     """
+    return _parse(payload, _raise)
+
+
+def inspect_mpm(payload: str) -> tuple[MpmPayload, tuple[MpmError, ...]]:
+    """Parse a payload from the field the way a test tool must: the structure and the CRC
+    strictly (``MpmError``), spec violations (a missing ID 52, a 16-character city) returned
+    as warnings beside the parsed payload, whose typed accessors may then raise."""
+    warnings: list[MpmError] = []
+    return _parse(payload, warnings.append), tuple(warnings)
+
+
+def _parse(payload: str, report: Callable[[MpmError], None]) -> MpmPayload:
     for index, char in enumerate(payload):
         if not char.isprintable():
             raise MpmError(f"character U+{ord(char):04X} is not printable", offset=index)
@@ -427,7 +467,9 @@ def parse_mpm(payload: str) -> MpmPayload:
     if not top:
         raise MpmError("payload is empty", offset=0)
     if top[0].id != "00":
-        raise MpmError("ID 00 must be the first record", offset=0, tag=top[0].id)
+        raise MpmError(
+            "the payload format indicator (ID 00) must come first", offset=0, tag=top[0].id
+        )
     last = top[-1]
     crc_offset = last.offset or 0
     if last.id != _CRC_ID:
@@ -444,8 +486,8 @@ def parse_mpm(payload: str) -> MpmPayload:
     if last.value.upper() != computed:
         raise MpmCrcError(found=last.value, computed=computed, offset=crc_offset)
     records = tuple(_expand(payload, record, record.offset or 0, None) for record in top)
-    _validate(records, None, None)
-    _check_payload_rules(records)
+    _validate(records, None, None, report)
+    _check_payload_rules(records, report)
     return MpmPayload(records)
 
 

@@ -13,8 +13,10 @@ from terminal.core.receipts import Currency
 
 __all__ = ["MPM_GUID", "mpm_payload", "order_reference"]
 
-#: Globally unique identifier of the emulator's merchant account template (ID 26.00).
-MPM_GUID = "com.posemu.acquirer"
+#: Globally unique identifier of the emulator's merchant account template (ID 26.00). In
+#: capitals so the whole payload fits QR alphanumeric mode: version 7 instead of 9 for a
+#: typical order, small enough to scan off a 100x32 terminal with its full quiet zone.
+MPM_GUID = "COM.POSEMU.ACQUIRER"
 
 
 def order_reference(config: TerminalConfig, batch: str, stan: str) -> str:

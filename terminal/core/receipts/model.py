@@ -275,6 +275,16 @@ _KNOWN = (
     Currency("826", "GBP"),
     Currency("840", "USD"),
     Currency("978", "EUR"),
+    Currency("764", "THB"),
+    Currency("116", "KHR"),
+    Currency("458", "MYR"),
+    Currency("360", "IDR"),
+    Currency("608", "PHP"),
+    Currency("704", "VND", 0),
+    Currency("356", "INR"),
+    Currency("036", "AUD"),
+    Currency("124", "CAD"),
+    Currency("756", "CHF"),
 )
 _CURRENCIES: Final[Mapping[str, Currency]] = {
     **{c.alpha: c for c in _KNOWN},

@@ -25,6 +25,7 @@ class DevicesScreen(PosScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("p", "toggle_paper", "Paper out/in"),
+        Binding("s", "settings", "Settings"),
     ]
 
     def body(self) -> Iterator[Widget]:
@@ -91,6 +92,11 @@ class DevicesScreen(PosScreen[None]):
         log = self.query_one("#faults-log", Log)
         log.clear()
         log.write_lines(controller.faults or ["No faults raised."])
+
+    def action_settings(self) -> None:
+        from terminal.tui.screens.settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen())
 
     def action_toggle_paper(self) -> None:
         self.pos.controller.set_paper(not self.pos.controller.paper_ok)

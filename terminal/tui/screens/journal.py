@@ -27,10 +27,14 @@ from terminal.tui.outcome import format_money
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.widgets import ReceiptPane
 
-__all__ = ["JournalScreen"]
+__all__ = ["RECEIPT_COLUMN", "JournalScreen"]
 
 _UNPRINTED = "bold #e5a50a"
-_COLUMNS = ("Time", "Type", "Amount", "State", "Receipt", "STAN", "RRN", "Card")
+#: STAN and RRN right after the type: what a cashier searches by, and what a void or refund
+#: needs, must stay visible beside the receipt preview at 100 columns.
+_COLUMNS = ("Time", "Type", "STAN", "RRN", "Amount", "State", "Receipt", "Card")
+#: Index of the "Receipt" column (tests and highlighting read it).
+RECEIPT_COLUMN = _COLUMNS.index("Receipt")
 
 
 class JournalScreen(PosScreen[None]):
@@ -150,11 +154,11 @@ class JournalScreen(PosScreen[None]):
         cells = [
             entry.local_time.strftime("%m-%d %H:%M"),
             entry.kind.value,
+            entry.stan,
+            entry.rrn,
             format_money(entry.amount, entry.currency or currency),
             entry.state.value,
             printed,
-            entry.stan,
-            entry.rrn,
             entry.masked_pan or entry.qr_ref or "",
         ]
         style = _UNPRINTED if entry.never_printed else ""

@@ -12,15 +12,21 @@ from datetime import datetime
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from terminal.tui.outcome import format_money
+from terminal.tui.outcome import BY_CASHIER, WALKED_AWAY, format_money
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.widgets import QrView
 
 __all__ = ["QrMpmScreen"]
+
+#: Rows taken by the status bar and the footer.
+_CHROME_ROWS = 2
+#: Columns the side panel (amount, countdown, keys) needs beside the code.
+_SIDE_MIN = 24
 
 
 class QrMpmScreen(PosScreen[None]):
@@ -46,8 +52,7 @@ class QrMpmScreen(PosScreen[None]):
     def body(self) -> Iterator[Widget]:
         currency = self.pos.services.config.currency
         with Horizontal(id="qr"):
-            with VerticalScroll(id="qr-scroll"):
-                yield QrView(self.payload, id="qr-code")
+            yield QrView(self.payload, id="qr-code")
             with Vertical(id="qr-side"):
                 yield Label("SCAN TO PAY", id="qr-title")
                 yield Label(format_money(self.amount, currency), id="qr-amount")
@@ -60,9 +65,23 @@ class QrMpmScreen(PosScreen[None]):
                 )
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
         self._started = self.pos.services.clock()
         self._tick()
         self.set_interval(1.0, self._tick)
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """The code with its quiet zone, beside a side panel of at least its minimum width,
+        between the status bar and the footer; or, when that is more than the window has,
+        a notice with the size it needs (never a code cut off or with a thin margin)."""
+        view = self.query_one(QrView)
+        side = _SIDE_MIN if width >= view.needed[0] + _SIDE_MIN else 0
+        view.fit(width - side, height - _CHROME_ROWS)
+        self.query_one("#qr-side").display = side > 0 or view.too_small
 
     @property
     def remaining(self) -> int:
@@ -84,11 +103,14 @@ class QrMpmScreen(PosScreen[None]):
             self.add_progress(f"Customer {verb}: asking the host...")
 
     def action_walk_away(self) -> None:
-        self.action_back()
+        self._cancel(WALKED_AWAY, "The customer walked away: cancelling the order...")
 
     def action_back(self) -> None:
+        self._cancel(BY_CASHIER, "Cancelling the order at the host...")
+
+    def _cancel(self, reason: str, progress: str) -> None:
         if self.cancelling:
             return
-        if self.pos.controller.cancel():
+        if self.pos.controller.cancel(reason):
             self.cancelling = True
-            self.add_progress("Cancelling the order at the host...")
+            self.add_progress(progress)

@@ -46,6 +46,21 @@ class ResultScreen(PosScreen[None]):
         self.reversal = outcome.reversal
         if self.is_mounted:
             self._fill()
+            self.refresh_bindings()
+
+    @property
+    def has_customer_copy(self) -> bool:
+        """Only an operation with a slip has a customer copy to print (not a settlement,
+        a cancellation, an echo or a refused input)."""
+        return self.outcome.journal_id is not None and bool(self.outcome.receipt_text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "print_customer":
+            return self.has_customer_copy  # False: the key is neither shown nor active
+        return True
+
+    def _help(self) -> str:
+        return "Enter: done   p: print customer copy" if self.has_customer_copy else "Enter: done"
 
     def _merchant_copy(self) -> str:
         last = self.pos.controller.last_receipt
@@ -76,7 +91,7 @@ class ResultScreen(PosScreen[None]):
                 yield Label(outcome.message, id="result-message")
                 yield Static(self._rows(), id="result-rows", markup=False)
                 yield reversal
-                yield Label("Enter: done   p: print customer copy", id="result-help")
+                yield Label(self._help(), id="result-help")
             yield pane
 
     def _fill(self) -> None:
@@ -88,6 +103,7 @@ class ResultScreen(PosScreen[None]):
             title.set_class(tone is outcome.tone, f"-{tone.value}")
         self.set_text("#result-message", outcome.message)
         self.set_text("#result-rows", self._rows())
+        self.set_text("#result-help", self._help())
         self.set_text("#result-reversal", self.reversal)
         self.query_one("#result-reversal", Label).display = bool(self.reversal)
         pane = self.query_one(ReceiptPane)
