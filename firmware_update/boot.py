@@ -17,6 +17,7 @@ from tuf.api import exceptions as tuf_exc
 from tuf.api.metadata import Metadata, Root
 
 from firmware_update.errors import PackageError, Reason, UpdateRefused
+from firmware_update.lock import update_lock
 from firmware_update.machine import (
     TRIAL_STATES,
     Event,
@@ -133,29 +134,26 @@ def read_status(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def on_boot(data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS) -> BootInfo:
+def on_boot(
+    data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS, lock_held: bool = False
+) -> BootInfo:
     """Call before starting the terminal core: finish or undo what a kill interrupted.
 
     Before the switch (downloading, verifying, installing) the old slot was never touched: the
     record becomes ``failed (interrupted)``. After the switch a start counts as a boot of the
     slot on trial; more than ``max_boots`` of them without a health check is a crash loop, and
-    the previous slot comes back.
+    the previous slot comes back. An update still alive in another process (it holds the
+    update lock; ``lock_held``: the caller is that updater) is not interrupted.
     """
     layout = Layout(data_dir)
     record = load_record(layout.state)
     if record.state in (State.DOWNLOADING, State.VERIFYING, State.INSTALLING):
-        layout.clean_staging()
-        versions = dict(record.versions)
-        if record.state is State.INSTALLING:
-            versions.pop(record.active.other.value, None)
-            shutil.rmtree(layout.slot(record.active.other), ignore_errors=True)
-        record = record.step(
-            Event.INTERRUPTED,
-            versions=versions,
-            reason=Reason.INTERRUPTED.value,
-            last_result=f"interrupted while {record.state.value}; still running {record.running}",
-        )
-        save_record(layout.state, record)
+        if not lock_held:
+            with update_lock(layout) as free:
+                if free:
+                    record = _interrupted(layout, record)
+        else:
+            record = _interrupted(layout, record)
     elif record.state in TRIAL_STATES:
         boots = record.boots + 1
         if boots > max_boots:
@@ -170,6 +168,23 @@ def on_boot(data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS) -> BootInfo:
             record = record.step(Event.REBOOTED, boots=boots)
         save_record(layout.state, record)
     return _boot_info(layout, record)
+
+
+def _interrupted(layout: Layout, record: UpdateRecord) -> UpdateRecord:
+    """A kill before the switch: the old slot was never touched, drop what was staged."""
+    layout.clean_staging()
+    versions = dict(record.versions)
+    if record.state is State.INSTALLING:
+        versions.pop(record.active.other.value, None)
+        shutil.rmtree(layout.slot(record.active.other), ignore_errors=True)
+    record = record.step(
+        Event.INTERRUPTED,
+        versions=versions,
+        reason=Reason.INTERRUPTED.value,
+        last_result=f"interrupted while {record.state.value}; still running {record.running}",
+    )
+    save_record(layout.state, record)
+    return record
 
 
 def active_slot(data_dir: Path) -> BootInfo:

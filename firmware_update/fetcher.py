@@ -38,6 +38,11 @@ __all__ = ["Progress", "ResumableFetcher"]
 Progress = Callable[[int, int], None]
 
 _CHUNK: Final = 1 << 20
+#: chunks queued for the hash thread: slack to ride out a short stall of either thread;
+#: more only holds memory (it was 64 MiB) without adding throughput
+_IN_FLIGHT: Final = 8
+#: error bodies short enough to read so the connection is reused (the 404 of the next root)
+_DRAIN_MAX: Final = 4096
 _CONTENT_RANGE: Final = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _TRANSIENT: Final = (
     urllib3.exceptions.ProtocolError,
@@ -174,7 +179,9 @@ class ResumableFetcher(FetcherInterface):
             return None
         if not url.startswith(self.resume_prefix):
             return None
-        name = hashlib.sha256(url.encode()).hexdigest()[:40]
+        # keyed by the path under the prefix (consistent snapshots: the file's SHA-256 is in
+        # it), not the whole URL, so another spelling of the repository URL continues it
+        name = hashlib.sha256(url[len(self.resume_prefix) :].encode()).hexdigest()[:40]
         return self.partial_dir / f"{name}.part"
 
     def _fill(
@@ -256,6 +263,9 @@ class ResumableFetcher(FetcherInterface):
             return 0
         if status == 200:
             return offset  # the server ignored Range: skip what we already have
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= _DRAIN_MAX:
+            response.drain_conn()  # a short error body: keep the connection for the next file
         raise exceptions.DownloadHTTPError(f"{url}: HTTP {status}", status)
 
     def _failed(self, url: str, failures: int, exc: BaseException) -> int:
@@ -272,7 +282,7 @@ class _HashThread:
     """Feeds chunks to hashers on a worker thread (hashlib releases the GIL on large updates)."""
 
     def __init__(self, hashers: list[Any]) -> None:
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_IN_FLIGHT)
         self._hashers = hashers
         self._done = False
         self._thread = threading.Thread(target=self._run, name="firmware-hash", daemon=True)

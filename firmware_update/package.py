@@ -22,6 +22,7 @@ import io
 import json
 import os
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -141,7 +142,7 @@ def _payload_from(source: Path) -> tuple[dict[str, bytes], str | None, dict[str,
                     handle = tar.extractfile(member)
                     assert handle is not None  # a regular file always has data
                     files[f"{PAYLOAD}/{rel}"] = handle.read()
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise PackageError(f"cannot read archive: {exc}", str(source)) from exc
     elif source.is_file():
         files[f"{PAYLOAD}/{source.name}"] = source.read_bytes()
@@ -288,7 +289,7 @@ def _walk(archive: Path, dest: Path | None) -> Manifest:
                     if out is not None:
                         out.close()
                 hashes[name] = digest.hexdigest()
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise PackageError(f"cannot read package: {exc}", archive.name) from exc
     for name in (MANIFEST, PARAMS):
         if name not in found:

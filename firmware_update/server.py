@@ -77,7 +77,7 @@ class RepoHandler(BaseHTTPRequestHandler):
     def _serve(self, *, body: bool) -> None:
         path = self._resolve()
         if path is None:
-            self.send_error(HTTPStatus.NOT_FOUND)
+            self._not_found(body=body)
             return
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -105,6 +105,20 @@ class RepoHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if body:
                 self.send_body(handle, start, end - start + 1)
+
+    def _not_found(self, *, body: bool) -> None:
+        """404 that keeps the connection open.
+
+        Every TUF refresh asks for the next root version, which is normally absent;
+        ``send_error`` would close the connection and cost the client a reconnect.
+        """
+        text = b"not found\n"
+        self.send_response(HTTPStatus.NOT_FOUND)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        if body:
+            self.wfile.write(text)
 
     def send_body(self, handle: BinaryIO, offset: int, count: int) -> None:
         """Send ``count`` bytes from ``offset``; a seam tests override to cut a transfer."""

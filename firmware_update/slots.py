@@ -38,6 +38,9 @@ JOURNAL_NAME: Final = "terminal.db"
 class Layout:
     data_dir: Path
 
+    def __post_init__(self) -> None:  # callers often hold a str (tempfile.mkdtemp())
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+
     @property
     def root(self) -> Path:
         return self.data_dir / "firmware"

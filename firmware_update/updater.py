@@ -46,6 +46,7 @@ from firmware_update.errors import (
     refusal_from_tuf,
 )
 from firmware_update.fetcher import ResumableFetcher
+from firmware_update.lock import update_lock
 from firmware_update.machine import (
     REST_STATES,
     TRIAL_STATES,
@@ -270,6 +271,16 @@ class Updater:
         url = f"{self.repo_url}/targets/{dirname}{sep}{info.hashes['sha256']}.{basename}"
         return self._guard(lambda: self.fetcher.download_target(url, info, dest), info.path)
 
+    def _prune_downloads(self, keep: Path) -> None:
+        """Older packages and abandoned partial downloads go: a terminal's storage is small,
+        and what is installed lives in its slot (run under the update lock)."""
+        for old in self.layout.downloads.glob("*.tar.gz"):
+            if old.name != keep.name:
+                old.unlink(missing_ok=True)
+        if self.layout.partial.is_dir():
+            for part in self.layout.partial.glob("*.part"):
+                part.unlink(missing_ok=True)
+
     def _verify(self, archive: Path, release: Release) -> Manifest:
         try:
             manifest = read_manifest(archive)
@@ -289,8 +300,21 @@ class Updater:
 
     # --- the run -----------------------------------------------------------------------------
     async def run(self) -> Outcome:
-        """Recover from a previous kill, then one update attempt. Never raises a refusal."""
-        boot = await asyncio.to_thread(on_boot, self.layout.data_dir, max_boots=self.max_boots)
+        """Recover from a previous kill, then one update attempt. Never raises a refusal.
+
+        One at a time per data directory (across processes): a second run answers busy."""
+        with update_lock(self.layout) as mine:
+            if not mine:
+                record = load_record(self.layout.state)
+                return Outcome(
+                    record.state, record.running, "an update is already running", Reason.BUSY
+                )
+            return await self._run()
+
+    async def _run(self) -> Outcome:
+        boot = await asyncio.to_thread(
+            on_boot, self.layout.data_dir, max_boots=self.max_boots, lock_held=True
+        )
         if boot.on_trial:
             record = await self.finish_trial()
             if record.state is not State.COMMITTED:
@@ -309,6 +333,7 @@ class Updater:
                 return self._outcome(self._save(record.step(Event.UP_TO_DATE, last_result=msg)))
             record = self._save(replace(record, target=str(release.version)))
             archive = await asyncio.to_thread(self._download, tuf, info)
+            await asyncio.to_thread(self._prune_downloads, archive)
             record = self._save(record.step(Event.DOWNLOADED))
             manifest = await asyncio.to_thread(self._verify, archive, release)
         except UpdateRefused as refusal:

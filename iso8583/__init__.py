@@ -12,7 +12,9 @@ Errors are all :class:`Iso8583Error` (see ``iso8583.errors``).
 
 from __future__ import annotations
 
-from iso8583.dialects import get_spec, spec_names
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from iso8583.errors import (
     CryptoError,
     DecodeError,
@@ -22,21 +24,63 @@ from iso8583.errors import (
     MacMismatchError,
     SpecError,
 )
-from iso8583.framing import Frame, FrameFormat, LengthHeader, StreamFramer, Tpdu
 from iso8583.message import Message
-from iso8583.spec import (
-    BerTlv,
-    BitmapEncoding,
-    Encoding,
-    FieldSpec,
-    Kind,
-    LengthUnit,
-    Mask,
-    Pad,
-    Positional,
-    Spec,
-)
-from iso8583.tlv import TlvEncoding, TlvFormat
+
+if TYPE_CHECKING:
+    from iso8583.dialects import get_spec, spec_names
+    from iso8583.framing import Frame, FrameFormat, LengthHeader, StreamFramer, Tpdu
+    from iso8583.spec import (
+        BerTlv,
+        BitmapEncoding,
+        Encoding,
+        FieldSpec,
+        Kind,
+        LengthUnit,
+        Mask,
+        Pad,
+        Positional,
+        Spec,
+    )
+    from iso8583.tlv import TlvEncoding, TlvFormat
+
+#: Names loaded on first use: ``import iso8583.masking`` (or the errors) must not pay for
+#: construct and the compiled dialects, which a CLI command that only masks never needs.
+_LAZY = {
+    **dict.fromkeys(("get_spec", "spec_names"), "iso8583.dialects"),
+    **dict.fromkeys(
+        ("Frame", "FrameFormat", "LengthHeader", "StreamFramer", "Tpdu"), "iso8583.framing"
+    ),
+    **dict.fromkeys(
+        (
+            "BerTlv",
+            "BitmapEncoding",
+            "Encoding",
+            "FieldSpec",
+            "Kind",
+            "LengthUnit",
+            "Mask",
+            "Pad",
+            "Positional",
+            "Spec",
+        ),
+        "iso8583.spec",
+    ),
+    **dict.fromkeys(("TlvEncoding", "TlvFormat"), "iso8583.tlv"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'iso8583' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "BerTlv",

@@ -7,7 +7,10 @@ Two families share this module because field codecs pick one per field:
   layout differs per dialect and is described by a :class:`TlvFormat`.
 
 Values are plain JSON-ready dicts (tag -> value) that keep wire order, so messages can be
-logged, diffed and written in test vectors. Errors carry ``path`` (e.g. ``("tag 70",
+logged, diffed and written in test vectors. Where a tag may repeat at one level (EMVCo CPM
+application templates), BER-TLV also has a list form of ``(tag, value, offset)`` nodes
+(:func:`decode_ber_tlv_nodes`, :func:`encode_ber_tlv_nodes`); both forms share one decoder
+and one encoder, so their rules and errors are the same. Errors carry ``path`` (e.g. ``("tag 70",
 "tag 9F02")``) and the absolute ``offset`` (``base_offset`` + position) of the first byte of
 the faulty tag, length or value, so the field codec can pass the field's own offset and
 re-raise with ``field=`` set.
@@ -16,21 +19,25 @@ re-raise with ``field=`` set.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from iso8583.errors import DecodeError, EncodeError, SpecError
 
 __all__ = [
     "MAX_BER_DEPTH",
+    "BerTlvNode",
     "BerTlvTree",
     "TlvEncoding",
     "TlvFormat",
+    "ber_tag_bytes",
     "decode_ber_tlv",
+    "decode_ber_tlv_nodes",
     "decode_simple_tlv",
     "encode_ber_tlv",
+    "encode_ber_tlv_nodes",
     "encode_simple_tlv",
 ]
 
@@ -48,6 +55,34 @@ _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*")
 # --------------------------------------------------------------------------- BER-TLV decode
 
 
+class BerTlvNode(NamedTuple):
+    """One data object of the list form, which keeps wire order and repeated tags.
+
+    ``value`` is uppercase hex for a primitive tag and the list of child nodes for a
+    constructed one; ``offset`` is the absolute offset of the tag's first byte. Encoding
+    ignores ``offset``, so plain ``(tag, value)`` pairs encode too.
+    """
+
+    tag: str
+    value: str | list[BerTlvNode]
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """Profile of one decode: the dict form refuses repeats, a list form may refuse padding."""
+
+    padding: bool
+    max_depth: int
+    max_tag_bytes: int
+    unique: bool
+
+
+_NO_NODES: list[BerTlvNode] = []  # placeholders of _decode_level, never filled
+_NO_TREE: BerTlvTree = {}
+_DICT_RULES = _Rules(padding=True, max_depth=MAX_BER_DEPTH, max_tag_bytes=0, unique=True)
+
+
 def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
     """Decode BER-TLV bytes (e.g. field 55) into an ordered tag tree.
 
@@ -63,14 +98,42 @@ def decode_ber_tlv(data: bytes, *, base_offset: int = 0) -> BerTlvTree:
       EMV allows ``00`` between objects and ISO 7816-4 also ``FF``; EMV warns issuers off
       ``FF``-leading tags, so treating both as padding costs nothing real. Padding is lost:
       only canonical bytes (no padding, minimal lengths) survive decode -> encode unchanged.
-    * A tag repeated at one level is a DecodeError: the dict model cannot hold both.
+    * A tag repeated at one level is a DecodeError: the dict model cannot hold both (use
+      :func:`decode_ber_tlv_nodes` where repeats are legal, e.g. EMVCo CPM templates).
     """
     buf = data if type(data) is bytes else bytes(data)
     hexed = buf.hex().upper()
     flat = _decode_flat(buf, hexed)
     if flat is not None:
         return flat
-    return _decode_level(buf, 0, len(buf), base_offset, (), 0, hexed)
+    tree: BerTlvTree = _decode_level(buf, 0, len(buf), base_offset, (), 0, hexed, _DICT_RULES)
+    return tree
+
+
+def decode_ber_tlv_nodes(
+    data: bytes,
+    *,
+    base_offset: int = 0,
+    padding: bool = True,
+    max_depth: int = MAX_BER_DEPTH,
+    max_tag_bytes: int | None = None,
+) -> list[BerTlvNode]:
+    """Decode BER-TLV bytes into a list of nodes: wire order and repeated tags are kept.
+
+    Same rules and errors as :func:`decode_ber_tlv`, except that a repeated tag is data, not
+    an error. A profile can be stricter: ``padding=False`` refuses ``00``/``FF`` padding,
+    ``max_depth`` lowers the template nesting bound and ``max_tag_bytes`` bounds tag size.
+    """
+    if not 0 <= max_depth <= MAX_BER_DEPTH:
+        raise ValueError(f"max_depth must be in 0..{MAX_BER_DEPTH}, got {max_depth}")
+    if max_tag_bytes is not None and max_tag_bytes < 1:
+        raise ValueError(f"max_tag_bytes must be at least 1, got {max_tag_bytes}")
+    buf = data if type(data) is bytes else bytes(data)
+    rules = _Rules(padding, max_depth, max_tag_bytes or 0, unique=False)
+    nodes: list[BerTlvNode] = _decode_level(
+        buf, 0, len(buf), base_offset, (), 0, buf.hex().upper(), rules
+    )
+    return nodes
 
 
 def _decode_flat(buf: bytes, h: str) -> BerTlvTree | None:
@@ -112,31 +175,49 @@ def _decode_level(
     base: int,
     path: tuple[str, ...],
     depth: int,
-    hexed: str | None = None,
-) -> BerTlvTree:
-    """Decode the objects in ``buf[pos:end]``, one nesting level.
+    h: str,
+    rules: _Rules,
+) -> Any:
+    """Decode the objects in ``buf[pos:end]``, one nesting level, into either form.
 
-    Runs once per message, so the happy path is flat: the buffer is hexed once and tags and
-    values are sliced out of that string; tag paths for messages are built only on errors.
+    ``rules.unique`` builds the dict form directly (no intermediate nodes: field 55 speed),
+    otherwise the list form. Runs once per message, so the happy path is flat: the buffer
+    is hexed once and tags and values are sliced out of that string; tag paths for messages
+    are built only on errors.
     """
-    h = hexed if hexed is not None else buf.hex().upper()
-    result: BerTlvTree = {}
+    unique = rules.unique
+    # Only one of the two containers is filled; the other is an empty shared placeholder,
+    # so the duplicate check below is a plain ``in`` on both paths.
+    tree: BerTlvTree = {} if unique else _NO_TREE
+    nodes: list[BerTlvNode] = _NO_NODES if unique else []
+    level_start = pos
+    short_tags = rules.max_tag_bytes != 1  # 2-byte tags take the quick branch below
     while pos < end:
         first = buf[pos]
         if first in _PADDING:
+            if not rules.padding:
+                raise DecodeError(
+                    f"byte {first:02X} is not a tag (padding is not allowed)",
+                    offset=base + pos,
+                    path=path,
+                )
             pos += 1
             continue
         tag_start = pos
         if first & 0x1F != 0x1F:
             pos += 1
-        elif pos + 1 < end and not buf[pos + 1] & 0x80:
+        elif short_tags and pos + 1 < end and not buf[pos + 1] & 0x80:
             pos += 2
         else:
-            _, pos = _read_tag(buf, pos, end, base, path)
+            pos = _tag_end(buf, pos, end, base, path, rules.max_tag_bytes)
         tag = h[2 * tag_start : 2 * pos]
-        if tag in result:
+        if tag in tree:
+            earlier = _decode_level(
+                buf, level_start, tag_start, base, path, depth, h, replace(rules, unique=False)
+            )
+            first_at = next(node.offset for node in earlier if node.tag == tag)
             raise DecodeError(
-                f"duplicate tag (first at byte {base + _first_offset(buf, tag, end)})",
+                f"duplicate tag (first at byte {first_at})",
                 offset=base + tag_start,
                 path=(*path, f"tag {tag}"),
             )
@@ -148,32 +229,41 @@ def _decode_level(
             length, pos = _read_length(buf, pos, end, base, (*path, f"tag {tag}"))
         if length > end - pos:
             raise DecodeError(
-                f"length {length} runs past the end ({end - pos} bytes left)",
+                f"length {length} runs past the end ({_bytes(end - pos)} left)",
                 offset=base + length_start,
                 path=(*path, f"tag {tag}"),
             )
+        value: Any
         if first & 0x20:
             tag_path = (*path, f"tag {tag}")
-            if depth >= MAX_BER_DEPTH:
+            if depth >= rules.max_depth:
                 raise DecodeError(
-                    f"templates nested deeper than {MAX_BER_DEPTH}",
+                    f"templates nested deeper than {rules.max_depth}",
                     offset=base + tag_start,
                     path=tag_path,
                 )
-            result[tag] = _decode_level(buf, pos, pos + length, base, tag_path, depth + 1, h)
+            value = _decode_level(buf, pos, pos + length, base, tag_path, depth + 1, h, rules)
         else:
-            result[tag] = h[2 * pos : 2 * (pos + length)]
+            value = h[2 * pos : 2 * (pos + length)]
+        if unique:
+            tree[tag] = value
+        else:
+            nodes.append(BerTlvNode(tag, value, base + tag_start))
         pos += length
-    return result
+    return tree if unique else nodes
 
 
-def _first_offset(buf: bytes, tag: str, end: int) -> int:
-    """Where a duplicated tag first appeared (error path only): index of its tag bytes."""
-    return buf.find(bytes.fromhex(tag), 0, end)
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count} bytes"
 
 
-def _read_tag(buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...]) -> tuple[str, int]:
-    """Read one tag at ``pos`` (not padding); return its hex and the next position."""
+def _tag_end(
+    buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...], limit: int = 0
+) -> int:
+    """Read one tag at ``pos`` (not padding); return the position after it.
+
+    ``limit`` (0: none) bounds the tag's size in bytes.
+    """
     start = pos
     pos += 1
     if buf[start] & 0x1F == 0x1F:
@@ -187,9 +277,11 @@ def _read_tag(buf: bytes, pos: int, end: int, base: int, path: tuple[str, ...]) 
                 )
             more = buf[pos] & 0x80
             pos += 1
+            if limit and pos - start > limit:
+                raise DecodeError(f"tag longer than {limit} bytes", offset=base + start, path=path)
             if not more:
                 break
-    return buf[start:pos].hex().upper(), pos
+    return pos
 
 
 def _read_length(
@@ -289,26 +381,71 @@ def _encode_fast_hex(value: Any, depth: int) -> str | None:
     return "".join(parts)
 
 
-def _encode_level(value: Any, path: tuple[str, ...], depth: int, out: bytearray) -> None:
-    if not isinstance(value, Mapping):
-        raise EncodeError(f"expected a mapping of tags, got {type(value).__name__}", path=path)
+def encode_ber_tlv_nodes(nodes: Sequence[BerTlvNode | Sequence[Any]]) -> bytes:
+    """Encode the list form canonically, in list order; repeated tags are written as given.
+
+    Each node is a :class:`BerTlvNode` or a ``(tag, value)`` pair: a hex string for a
+    primitive tag, a list of child nodes for a constructed one. Same checks and errors as
+    :func:`encode_ber_tlv`.
+    """
+    out = bytearray()
+    _encode_level(nodes, (), 0, out, as_list=True)
+    return bytes(out)
+
+
+def ber_tag_bytes(tag: str) -> bytes:
+    """A hex tag's bytes once its BER structure (multi-byte marker, continuation bits) holds.
+
+    Raises :class:`EncodeError`; lets a profile that builds objects check tags up front.
+    """
+    return _tag_bytes(tag, ())
+
+
+def _pairs(value: Any, path: tuple[str, ...], as_list: bool) -> Iterable[tuple[Any, Any]]:
+    """The (tag, value) pairs of one level of either form, or an EncodeError naming its type."""
+    if not as_list:
+        if not isinstance(value, Mapping):
+            raise EncodeError(f"expected a mapping of tags, got {type(value).__name__}", path=path)
+        return value.items()
+    if not isinstance(value, list | tuple):
+        raise EncodeError(
+            f"expected a list of (tag, value) nodes, got {type(value).__name__}", path=path
+        )
+    pairs = []
+    for index, node in enumerate(value):
+        if not isinstance(node, list | tuple) or len(node) not in (2, 3):
+            raise EncodeError(f"node {index} is not a (tag, value) pair", path=path)
+        pairs.append((node[0], node[1]))
+    return pairs
+
+
+def _encode_level(
+    value: Any, path: tuple[str, ...], depth: int, out: bytearray, *, as_list: bool = False
+) -> None:
+    pairs = _pairs(value, path, as_list)
     if depth > MAX_BER_DEPTH:
         raise EncodeError(f"templates nested deeper than {MAX_BER_DEPTH}", path=path)
-    seen: set[bytes] = set()
-    for key, item in value.items():
+    seen: set[bytes] | None = None if as_list else set()
+    for key, item in pairs:
         tag = _tag_bytes(key, path)
         tag_path = (*path, f"tag {tag.hex().upper()}")
-        if tag in seen:
-            raise EncodeError("duplicate tag (keys differ only in letter case)", path=tag_path)
-        seen.add(tag)
+        if seen is not None:
+            if tag in seen:
+                raise EncodeError("duplicate tag (keys differ only in letter case)", path=tag_path)
+            seen.add(tag)
         if tag[0] & 0x20:
-            if not isinstance(item, Mapping):
+            if as_list and not isinstance(item, list | tuple):
+                raise EncodeError(
+                    f"constructed tag needs a list of child nodes, got {type(item).__name__}",
+                    path=tag_path,
+                )
+            if not as_list and not isinstance(item, Mapping):
                 raise EncodeError(
                     f"constructed tag needs a mapping of child tags, got {type(item).__name__}",
                     path=tag_path,
                 )
             body = bytearray()
-            _encode_level(item, tag_path, depth + 1, body)
+            _encode_level(item, tag_path, depth + 1, body, as_list=as_list)
         else:
             if not isinstance(item, str):
                 raise EncodeError(

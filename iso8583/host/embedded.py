@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -48,7 +49,7 @@ class EmbeddedHost:
         tmk: Key = TEST_TMK,
         host: str = "127.0.0.1",
         port: int = 0,
-        state_dir: Path | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
         **server_options: Any,
     ) -> None:
         self.spec = get_spec(spec) if isinstance(spec, str) else spec
@@ -58,7 +59,8 @@ class EmbeddedHost:
         # is decided in a transaction of the state file. HostStateError if it is unusable.
         self._store: HostStateStore | None = None
         if state_dir is not None:
-            self._store = HostStateStore(state_file_for(state_dir, self.spec.name), self.spec.name)
+            state_file = state_file_for(Path(state_dir), self.spec.name)
+            self._store = HostStateStore(state_file, self.spec.name)
             try:
                 self.engine.attach(self._store)
             except BaseException:

@@ -149,9 +149,11 @@ class _Connection(asyncio.Protocol):
             self._decide_all(frames)
 
     def eof_received(self) -> bool:
-        """The peer sent everything: answer it, then close (keep the transport open to write)."""
+        """The peer sent everything: answer it, then close (keep the transport open to write).
+
+        TLS has no half-close (asyncio closes the transport and warns if asked to keep it)."""
         self._finish(drop_inbox=False)
-        return True
+        return self.transport.get_extra_info("sslcontext") is None
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -371,6 +373,33 @@ def _reason(exc: BaseException) -> str:
     return scrub_sensitive(f"{type(exc).__name__}: {exc}")
 
 
+#: OpenSSL reasons of a failed handshake, in a tester's terms (the reason code stays visible).
+_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER": "the client spoke plain TCP, not TLS (the terminal needs tls://)",
+    "HTTP_REQUEST": "the client spoke HTTP, not TLS",
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the client sent no certificate (--tls-client-ca)",
+    "CERTIFICATE_VERIFY_FAILED": "the client certificate is not from --tls-client-ca",
+    "TLSV1_ALERT_UNKNOWN_CA": "the client does not trust this host's certificate",
+}
+
+
+def _tls_why(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, ssl.SSLError) and reason in _TLS_REASONS:
+        return f"{_TLS_REASONS[reason]} [{reason}]"
+    if isinstance(exc, TimeoutError):
+        return "the client did not finish the TLS handshake in time"
+    return _reason(exc)
+
+
+def _peer(sock: socket.socket) -> str:
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return ""
+    return f"{host}:{port} "
+
+
 class HostServer:
     """Serves one :class:`HostEngine` on a TCP address until :meth:`stop`."""
 
@@ -450,6 +479,7 @@ class HostServer:
 
     async def _connect(self, conn: _Connection, sock: socket.socket) -> None:
         assert self._loop is not None
+        peer = _peer(sock)  # before a failed handshake closes the socket
         try:
             await self._loop.connect_accepted_socket(
                 lambda: conn,
@@ -458,7 +488,7 @@ class HostServer:
                 ssl_handshake_timeout=_HANDSHAKE_TIMEOUT if self.ssl_context else None,
             )
         except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as exc:
-            self._accept_log.warning(f"connection not established: {_reason(exc)}")
+            self._accept_log.warning(f"{peer}connection not established: {_tls_why(exc)}")
             self._connections.pop(conn, None)
             sock.close()
         finally:

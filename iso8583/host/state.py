@@ -124,8 +124,17 @@ class HostStateStore:
                 "longer read (loading a pickle can run code); delete it to start the host "
                 "afresh"
             )
+        if path.is_dir():
+            raise HostStateError(
+                f"host state {path} is a directory; give a file, e.g. {path / 'host.db'}"
+            )
         if not path.exists():
-            self._create(path, spec_name)
+            try:
+                self._create(path, spec_name)
+            except OSError as exc:
+                raise HostStateError(
+                    f"host state {path} cannot be created ({exc.strerror or exc})"
+                ) from None
         elif path.stat().st_size == 0:
             raise _unusable(path, "is empty")
         try:

@@ -35,6 +35,10 @@ def server_tls_context(
     try:
         ctx.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:
+        if key is not None and getattr(exc, "reason", None) == "KEY_VALUES_MISMATCH":
+            raise TlsConfigError(
+                f"--tls-key {key} is not the private key of --tls-cert {cert}"
+            ) from None
         raise TlsConfigError(
             f"--tls-cert {cert}: cannot load the certificate and key "
             f"({getattr(exc, 'reason', None) or exc}); give the key with --tls-key if it is "

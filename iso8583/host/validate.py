@@ -15,6 +15,7 @@ from datetime import datetime
 from iso8583.acquirer.model import Kind
 from iso8583.acquirer.profiles import CupProfile, Iso93Profile, Profile
 from iso8583.errors import DecodeError
+from iso8583.host.rules import _track2_parts
 from iso8583.message import Message
 
 __all__ = ["PROCESSING_CODES", "REQUIRED", "check_request", "dialect_fields"]
@@ -170,3 +171,25 @@ def check_request(msg: Message, kind: Kind, profile: Profile) -> None:
             for n in where["totals"].replace(",", " ").split():
                 if int(n) not in f:
                     raise _bad(n, "settlement totals are missing")
+    _check_pans_agree(f)
+
+
+def _check_pans_agree(f: Mapping[int, object]) -> None:
+    """Field 2, track 2 and chip tag 5A name one card: else a stale or forged field rides along
+    (a blocked card's track behind a good field 2 would otherwise pass the card checks)."""
+    pans: list[tuple[str, str]] = []
+    if isinstance(f.get(2), str) and f[2]:
+        pans.append(("2", str(f[2])))
+    track = f.get(35)
+    if isinstance(track, str) and track:
+        pans.append(("35", _track2_parts(track)[0]))
+    icc = f.get(55)
+    chip = icc.get("5A") if isinstance(icc, Mapping) else None
+    if isinstance(chip, bytes):
+        chip = chip.hex()
+    if isinstance(chip, str) and chip:
+        pans.append(("55", chip.upper().rstrip("F")))
+    for field, pan in pans[1:]:
+        if pan != pans[0][1]:
+            what = "tag 5A" if field == "55" else "track 2"
+            raise _bad(field, f"the PAN in {what} is not the card of field {pans[0][0]}")

@@ -124,7 +124,7 @@ def _version(option: str, text: str | None) -> Version | None:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir is not None:
-        return args.data_dir
+        return Path(args.data_dir)  # a top-level `posemu --data-dir D firmware` gives a str
     import platformdirs
 
     return Path(platformdirs.user_data_dir("posemu", appauthor=False))
@@ -204,7 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     class Handler(RepoHandler):
         quiet = not args.verbose
 
-    server = RepoServer(args.repo, address, Handler)
+    try:
+        server = RepoServer(args.repo, address, Handler)
+    except OSError as exc:
+        raise _BadArgs(f"--listen {args.listen}: cannot listen ({exc.strerror or exc})") from None
     print(f"serving {args.repo} at {server.url}", flush=True)
     try:
         server.serve_forever()

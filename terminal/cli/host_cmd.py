@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import string
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--listen", default="127.0.0.1:8583", help="HOST:PORT to listen on (port 0: any free)"
     )
-    p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    p.add_argument(  # default None: main merges a top-level `posemu --spec S host`
+        "--spec", help="dialect name or dialect file (default: iso87ascii)"
+    )
     p.add_argument("--rules", help="rules file (.toml or .json); see docs/host.md")
     p.add_argument(
         "--tmk",
@@ -108,10 +111,16 @@ def cmd_host(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _error(str(exc))
     try:
-        spec = resolve_spec(args.spec)
+        spec = resolve_spec(args.spec or "iso87ascii")
         rules = load_rules(args.rules) if args.rules else default_rules()
     except (RulesError, Iso8583Error) as exc:
         return _error(str(exc))
+    if args.tmk is not None and (
+        len(args.tmk) not in (32, 48) or any(c not in string.hexdigits for c in args.tmk)
+    ):  # never echo the value: it is key material
+        return _error(
+            f"--tmk: expected 32 or 48 hex digits (a TDES key), got {len(args.tmk)} characters"
+        )
     try:
         tmk = Key.from_hex(args.tmk, KeyAlgorithm.TDES) if args.tmk else TEST_TMK
     except CryptoError as exc:  # the message never contains key material

@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     specs.set_defaults(func=cmd_specs)
 
     dec = cmds.add_parser("decode", help="decode a hex message (or '-' for one per stdin line)")
-    dec.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    dec.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
     dec.add_argument("--json", action="store_true", help="print the message as JSON")
     dec.add_argument(
         "--reveal",
@@ -74,9 +74,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     dec.set_defaults(func=cmd_decode)
 
     enc = cmds.add_parser("encode", help="encode a JSON message (or '-' for JSON lines)")
-    enc.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
+    enc.add_argument("--spec", help="dialect name or dialect file (default: iso87ascii)")
     enc.add_argument(
         "--framed", action="store_true", help="wrap the output in the dialect's framing"
+    )
+    enc.add_argument(
+        "--tpdu",
+        metavar="HEX",
+        help="with --framed, for a dialect with a TPDU (cup): its 5 bytes, e.g. 6000010000",
     )
     enc.add_argument("json", help='{"mti": "0200", "fields": {...}}, or "-" to read stdin')
     enc.set_defaults(func=cmd_encode)
@@ -182,15 +187,16 @@ def _hex_bytes(text: str) -> bytes:
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        bad = next(
-            (i for i, c in enumerate(cleaned) if c not in "0123456789abcdefABCDEF"),
-            len(cleaned),
-        )
+        bad = next((i for i, c in enumerate(cleaned) if c not in "0123456789abcdefABCDEF"), None)
+        if bad is None:
+            raise DecodeError(
+                f"input has an odd number of hex digits ({len(cleaned)}): a byte is cut in half"
+            ) from None
         raise DecodeError(f"input is not hex (character {bad})") from None
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    spec = resolve_spec(args.spec)
+    spec = resolve_spec(args.spec or "iso87ascii")  # None: not given here nor at the top
     unpack = spec.construct.unpack
     unwrap = spec.frame_format.unwrap if args.framed else None
     table = json_table(spec, reveal=args.reveal)
@@ -216,10 +222,32 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return out.done()
 
 
+def _wrapper(spec: Spec, tpdu_hex: str | None) -> Callable[[bytes], bytes]:
+    """The dialect's framing; a TPDU is per link, so the user gives it (the header, fixed for
+    the dialect, is the one the terminal sends)."""
+    from iso8583.dialects.cup import CUP_HEADER
+    from iso8583.framing import Tpdu
+
+    fmt = spec.frame_format
+    tpdu = None
+    if fmt.tpdu:
+        if tpdu_hex is None:
+            raise EncodeError(f"--framed: dialect {spec.name} frames carry a TPDU: add --tpdu HEX")
+        try:
+            tpdu = Tpdu.from_bytes(bytes.fromhex(tpdu_hex))
+        except (ValueError, Iso8583Error):
+            raise EncodeError(f"--tpdu {tpdu_hex!r}: expected 10 hex digits (5 bytes)") from None
+    elif tpdu_hex is not None:
+        raise EncodeError(f"--tpdu: dialect {spec.name} frames have no TPDU")
+    size = fmt.header_length
+    header = CUP_HEADER if size == len(CUP_HEADER) else bytes(size)
+    return lambda data: fmt.wrap(data, tpdu=tpdu, header=header)
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
-    spec = resolve_spec(args.spec)
+    spec = resolve_spec(args.spec or "iso87ascii")  # None: not given here nor at the top
     pack = spec.construct.pack
-    wrap = spec.frame_format.wrap if args.framed else None
+    wrap = _wrapper(spec, args.tpdu) if args.framed else None
     from_json = json_table(spec).from_json
     loads = _json_loads()
     out = _Output()

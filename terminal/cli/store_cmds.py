@@ -25,10 +25,9 @@ EXIT_ERROR = 2
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(  # SUPPRESS: `posemu --data-dir D store ...` must not be overridden
+    common.add_argument(  # default None: main merges a top-level `posemu --data-dir D store`
         "--data-dir",
         type=Path,
-        default=argparse.SUPPRESS,
         help="terminal data directory (default: per user)",
     )
     p = sub.add_parser("store", help="check, back up, restore or reset the terminal's data")

@@ -166,3 +166,18 @@ def test_serve_refuses_a_directory_that_is_not_a_repository(tmp_path: Path, caps
     (tmp_path / "metadata" / "root.json").write_text("{}")
     assert main(["firmware", "serve", "--repo", str(tmp_path), "--listen", "nonsense"]) == 2
     assert "--listen must be HOST:PORT" in capsys.readouterr().err
+
+
+def test_serve_on_a_busy_port_names_the_address(publisher: Path, capsys):
+    import socket
+
+    assert publish(publisher, "1.1.0") == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        listen = f"127.0.0.1:{busy.getsockname()[1]}"
+        code = main(["firmware", "serve", "--repo", str(publisher / "repo"), "--listen", listen])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: --listen {listen}: cannot listen (")
+    assert err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import random
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,3 +214,18 @@ def test_version_parser(text: str):
     except ValueError:
         return
     assert Version.parse(str(version)) == version
+
+
+def test_a_broken_deflate_stream_is_a_package_error(tmp_path: Path):
+    """gzip reports some damage as zlib.error, which is neither OSError nor TarError."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "app.bin").write_bytes(random.Random(7).randbytes(20_000))  # stored deflate blocks
+    out = tmp_path / "p.tar.gz"
+    build_package(src, out, V1, created=datetime(2026, 1, 1, tzinfo=UTC))
+    blob = out.read_bytes()
+    broken = tmp_path / "m.tar.gz"
+    for pos in range(5480, 5520):  # around a stored block's header in this archive
+        broken.write_bytes(blob[:pos] + b"\x00\xff" + blob[pos + 2 :])
+        with contextlib.suppress(PackageError):
+            read_manifest(broken)

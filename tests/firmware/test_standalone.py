@@ -34,3 +34,16 @@ def test_terminal_without_firmware_does_not_load_tuf(tmp_path: Path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_python_api_takes_a_str_data_dir(tmp_path):
+    """``tempfile.mkdtemp()`` and most callers give a str: on_boot, read_status, Updater."""
+    import asyncio
+
+    from firmware_update import Reason, Updater, on_boot, read_status
+
+    data_dir = str(tmp_path)
+    assert on_boot(data_dir).slot.value == "a"
+    assert read_status(data_dir)["running"] == "0.0.0"
+    outcome = asyncio.run(Updater(data_dir, "http://127.0.0.1:1").run())
+    assert outcome.reason is Reason.NOT_PROVISIONED

@@ -89,6 +89,62 @@ def test_download_cut_resumes_in_the_next_run_without_refetching(repo: Repo, dat
     assert not list((data_dir / "firmware" / "downloads" / "partial").iterdir())
 
 
+def test_a_download_resumes_when_the_repository_url_is_spelled_differently(
+    repo: Repo, data_dir: Path
+):
+    """The same signed file (its SHA-256 is in its name) continues, whatever host name or
+    mirror serves it, and no partial file is left behind."""
+    target = repo.publish("1.1.0", size=300_000)
+    length = target.stat().st_size
+    repo.faults.cut_after["posemu-firmware-1.1.0"] = length // 2
+    assert run(data_dir, repo, retries=0).state is State.FAILED
+    mirror = repo.url.replace("127.0.0.1", "localhost")
+    second = asyncio.run(Updater(data_dir, mirror).run())
+    assert second.state is State.COMMITTED, second
+    assert repo.faults.ranges("posemu-firmware-1.1.0") == [None, f"bytes={length // 2}-"]
+    assert not list((data_dir / "firmware" / "downloads" / "partial").iterdir())
+
+
+def test_a_second_update_or_a_terminal_start_leaves_a_running_update_alone(
+    repo: Repo, data_dir: Path
+):
+    """Another process on the same data directory (a second ``posemu firmware update``, or a
+    ``posemu pay`` whose start runs on_boot) must neither race the download nor declare the
+    live update interrupted and clean its staging."""
+    from firmware_update import on_boot
+
+    repo.publish("1.1.0", size=300_000)
+    seen: list[object] = []
+
+    def meanwhile(state: State, done: int, total: int) -> None:
+        if state is State.DOWNLOADING and done and not seen:
+            seen.append(on_boot(data_dir))
+            seen.append(read_status(data_dir)["state"])
+            seen.append(asyncio.run(Updater(data_dir, repo.url).run()))
+
+    outcome = run(data_dir, repo, progress=meanwhile)
+    assert seen[1] == "downloading"  # on_boot did not call the live download interrupted
+    second = seen[2]
+    assert second.reason is Reason.BUSY, second
+    assert outcome.state is State.COMMITTED, outcome
+    assert str(outcome.running) == "1.1.0"
+
+
+def test_old_packages_and_abandoned_partial_downloads_do_not_pile_up(repo: Repo, data_dir: Path):
+    """A terminal's storage is small: after an update only the installed package is kept."""
+    downloads = data_dir / "firmware" / "downloads"
+    assert run(data_dir, repo).state is State.COMMITTED  # 1.0.0
+    target = repo.publish("1.1.0", size=300_000)
+    repo.faults.cut_after["posemu-firmware-1.1.0"] = target.stat().st_size // 2
+    assert run(data_dir, repo, retries=0).state is State.FAILED
+    assert list((downloads / "partial").iterdir())  # kept to resume 1.1.0 ...
+    repo.publish("1.2.0")  # ... which is abandoned for a newer release
+    assert run(data_dir, repo).state is State.COMMITTED
+    packages = sorted(p.name for p in downloads.glob("*.tar.gz"))
+    assert packages == ["posemu-firmware-1.2.0.tar.gz"]
+    assert not list((downloads / "partial").iterdir())
+
+
 def test_flipped_bytes_are_a_hash_mismatch(repo: Repo, data_dir: Path):
     run(data_dir, repo)
     target = repo.publish("1.1.0")

@@ -59,3 +59,33 @@ def test_an_empty_state_file_is_refused_by_name(tmp_path: Path) -> None:
     run = posemu("host", "--listen", "127.0.0.1:0", "--state", str(state))
     assert run.code == 2
     assert run.err.startswith(f"error: --state: host state {state} is empty;")
+
+
+def test_a_state_path_that_cannot_be_created_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    state = blocker / "host.db"
+    run = posemu("host", "--listen", "127.0.0.1:0", "--state", str(state))
+    assert run.code == 2
+    assert "Traceback" not in run.err
+    assert run.err.startswith("error: --state: host state ")
+    assert str(state) in run.err
+    assert run.err.count("\n") == 1
+
+
+def test_a_directory_given_as_state_file_is_named_as_such(tmp_path: Path) -> None:
+    run = posemu("host", "--listen", "127.0.0.1:0", "--state", str(tmp_path))
+    assert run.code == 2
+    assert f"host state {tmp_path} is a directory" in run.err
+    assert "delete it" not in run.err  # never advise deleting a directory
+
+
+@pytest.mark.parametrize("tmk", ["00", "zz", "0123456789ABCDEFFEDCBA987654321"])
+def test_a_bad_tmk_is_named_in_hex_digits(tmk: str) -> None:
+    run = posemu("host", "--listen", "127.0.0.1:0", "--tmk", tmk)
+    assert (run.code, run.err) == (
+        2,
+        f"error: --tmk: expected 32 or 48 hex digits (a TDES key), got {len(tmk)} characters\n",
+    )

@@ -215,3 +215,10 @@ def test_a_failed_commit_leaves_memory_as_the_file_says(tmp_path: Path) -> None:
     with store.transaction(engine):
         assert engine.ledger.entries() == []
     store.close()
+
+
+def test_state_dir_may_be_a_string(tmp_path: Path) -> None:
+    """As ``tempfile.mkdtemp()`` returns it (the README passes one to the runtime too)."""
+    with EmbeddedHost("cup", state_dir=str(tmp_path)) as host:
+        assert host.address[1] > 0
+    assert (tmp_path / "host-cup.db").exists()

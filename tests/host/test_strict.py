@@ -153,3 +153,21 @@ def test_every_dialect_checks_its_own_layout(spec: str) -> None:
     orig = Original(Kind.SALE, stan="000002", local_time=NOW)
     reversal = t.req(Kind.REVERSAL, amount=1000, original=orig)
     assert t.answer(reversal)[0] == "00"
+
+
+@pytest.mark.parametrize(
+    ("edits", "field"),
+    [
+        ({"f2": "4761739001010010", "f35": get_card("visa-blocked").track2_data().for_iso8583()},
+         "field 35"),
+        ({"f2": "4761739001010010", "f55": {"5A": "4000000000009979"}}, "field 55"),
+    ],
+)  # fmt: skip
+def test_a_pan_that_differs_between_card_fields_is_a_format_error(
+    t: _Terminal, edits: dict[str, Any], field: str
+) -> None:
+    """A stolen card's track must not ride behind another card's field 2 (a terminal bug)."""
+    code, summary = t.answer(t.sale(), **edits)
+    assert code == "30", summary
+    assert f"format error ({field}" in summary
+    assert "4000000000009979" not in summary

@@ -84,3 +84,53 @@ def test_a_client_that_never_finishes_its_handshake_is_dropped(
             sock.close()
     assert "Traceback" not in caplog.text
     assert "handler error" not in caplog.text
+
+
+def test_a_tls_client_that_closes_leaves_no_asyncio_warning_in_the_log(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+    import ssl
+
+    from iso8583.host import EmbeddedHost, server_tls_context
+
+    ctx = server_tls_context(str(pki.server_cert), str(pki.server_key), None)
+    client_ctx = ssl.create_default_context(cafile=str(pki.ca))
+    with EmbeddedHost("iso87ascii", ssl_context=ctx) as host:
+        raw = socket.create_connection(host.address, timeout=3)
+        tls = client_ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        tls.unwrap().close()  # close_notify: the host sees end of stream on a TLS transport
+        time.sleep(0.3)
+    assert "eof_received" not in caplog.text
+
+
+def test_a_plain_client_at_a_tls_host_is_logged_in_a_testers_terms(
+    pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from iso8583.host import EmbeddedHost, server_tls_context
+
+    ctx = server_tls_context(str(pki.server_cert), str(pki.server_key), str(pki.ca))
+    with EmbeddedHost("iso87ascii", ssl_context=ctx) as host:
+        with socket.create_connection(host.address, timeout=3) as sock:
+            sock.sendall(b"\x00\x140800" + b"0" * 16)  # plain ISO 8583, as a tcp:// terminal
+            assert sock.recv(1) == b""
+            host_, port = sock.getsockname()[:2]
+            peer = f"{host_}:{port}"
+        time.sleep(0.2)
+    line = next(r.getMessage() for r in caplog.records if peer in r.getMessage())
+    assert "plain TCP" in line
+    assert "tls://" in line
+
+
+def test_a_key_that_is_not_the_certificates_is_named_as_such(pki: Pki) -> None:
+    run = posemu(
+        "host", "--listen", "127.0.0.1:0",
+        "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.client_key),
+    )  # fmt: skip
+    assert run.code == 2
+    assert run.err == (
+        f"error: --tls-key {pki.client_key} is not the private key of --tls-cert "
+        f"{pki.server_cert}\n"
+    )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import pytest
 
-from iso8583 import Message, get_spec, pack
+from iso8583 import Message, Tpdu, get_spec, pack
+from iso8583.dialects.cup import CUP_HEADER
 from iso8583.jsonio import message_from_json, message_to_json
 from terminal.cli import iso8583_cmds
 from terminal.cli.main import main
@@ -100,20 +102,24 @@ def test_framed_round_trip_on_the_command_line(capsys, monkeypatch, spec_name):
     spec = get_spec(spec_name)
     signon = Message("0800", {11: "000001", 41: "POSEMU01"})
     text = json.dumps(message_to_json(signon, spec))
+    argv = ["iso8583", "encode", "--spec", spec_name, "--framed", text]
+    wrap: dict[str, Any] = {}
     if spec.frame_format.tpdu:
-        # A TPDU is per link; the CLI cannot invent one, and says so.
-        code, _, err = _run(
-            capsys, monkeypatch, ["iso8583", "encode", "--spec", spec_name, "--framed", text]
-        )
+        # A TPDU is per link: the CLI cannot invent one, says so, and takes it as --tpdu.
+        code, _, err = _run(capsys, monkeypatch, argv)
         assert code == 2
-        assert "needs a TPDU" in err
-        return
-    code, out, _ = _run(
-        capsys, monkeypatch, ["iso8583", "encode", "--spec", spec_name, "--framed", text]
-    )
+        assert err == f"error: --framed: dialect {spec_name} frames carry a TPDU: add --tpdu HEX\n"
+        code, _, err = _run(capsys, monkeypatch, [*argv, "--tpdu", "60zz"])
+        assert (code, err) == (2, "error: --tpdu '60zz': expected 10 hex digits (5 bytes)\n")
+        argv += ["--tpdu", "6000010000"]
+        wrap = {"tpdu": Tpdu(0x60, destination=1), "header": CUP_HEADER}
+    else:
+        code, _, err = _run(capsys, monkeypatch, [*argv, "--tpdu", "6000010000"])
+        assert (code, err) == (2, f"error: --tpdu: dialect {spec_name} frames have no TPDU\n")
+    code, out, _ = _run(capsys, monkeypatch, argv)
     assert code == 0
     framed = out.strip()
-    assert framed == spec.frame_format.wrap(pack(signon, spec)).hex().upper()
+    assert framed == spec.frame_format.wrap(pack(signon, spec), **wrap).hex().upper()
     code, out, _ = _run(
         capsys,
         monkeypatch,
@@ -121,3 +127,16 @@ def test_framed_round_trip_on_the_command_line(capsys, monkeypatch, spec_name):
     )
     assert code == 0
     assert json.loads(out) == message_to_json(signon, spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("303", "input has an odd number of hex digits (3): a byte is cut in half"),
+        ("30 3", "input has an odd number of hex digits (3): a byte is cut in half"),
+        ("30zz", "input is not hex (character 2)"),
+    ],
+)
+def test_bad_hex_input_says_what_is_wrong(capsys, monkeypatch, text, message):
+    code, _, err = _run(capsys, monkeypatch, ["iso8583", "decode", text])
+    assert (code, err) == (2, f"error: {message}\n")

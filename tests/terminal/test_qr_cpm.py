@@ -196,21 +196,23 @@ CPM_ERRORS = [
     case(b64(PFI), "at least one application template (tag 61) is required", None, None),
     case(b64(PFI + APP + bytes.fromhex("9F250112")),
          "only application (61) and common data (62) templates may follow tag 85", "9F25", 18),
-    case(b64(PFI + bytes.fromhex("9F")), "truncated tag 9F", None, 7),
-    case(b64(PFI + bytes.fromhex("9F8181")), "truncated tag 9F8181", None, 7),
+    case(b64(PFI + bytes.fromhex("9F")), "truncated tag 9F: another tag byte expected", None, 7),
+    case(b64(PFI + bytes.fromhex("9F8181")), "truncated tag 9F8181: another tag byte expected",
+         None, 7),
     case(b64(PFI + bytes.fromhex("9F81818101")), "tag longer than 3 bytes", None, 7),
-    case(b64(PFI + bytes.fromhex("5F20")), "truncated: no length after the tag", "5F20", 7),
-    case(b64(PFI + bytes.fromhex("6182")), "truncated length field", "61", 7),
-    case(b64(PFI + bytes.fromhex("618500000001")), "length field of 5 bytes is not supported",
-         "61", 7),
-    case(b64(PFI + bytes.fromhex("6180")), "indefinite length (80) is not allowed", "61", 7),
+    case(b64(PFI + bytes.fromhex("5F20")), "truncated: length expected", "5F20", 9),
+    case(b64(PFI + bytes.fromhex("6182")), "truncated length: 2 length bytes announced, 0 left",
+         "61", 8),
+    case(b64(PFI + bytes.fromhex("618500000001")),
+         "length of 5 length bytes not supported (at most 3)", "61", 8),
+    case(b64(PFI + bytes.fromhex("6180")), "indefinite length (0x80) not allowed", "61", 8),
     case(b64(PFI + bytes.fromhex("6105") + b"\x4f"),
-         "length 5 runs past end of data (1 left)", "61", 7),
+         "length 5 runs past the end (1 byte left)", "61", 8),
     case(b64(PFI + bytes.fromhex("61044F050102")),
-         "length 5 runs past end of template 61 (2 left)", "61.4F", 9),
+         "length 5 runs past the end (2 bytes left)", "61.4F", 10),
     case(b64(PFI + bytes.fromhex("00") + APP), "byte 00 is not a tag (padding is not allowed)",
          None, 7),
-    case(b64(PFI + nested(10)), "templates nested deeper than 8", ".".join(["61"] * 9), 25),
+    case(b64(PFI + nested(10)), "templates nested deeper than 8", ".".join(["61"] * 9), 23),
     case(b64(PFI + bytes.fromhex("61054F03A00000")),
          "application identifier must be 5-16 bytes, got 3", "61.4F", 9),
     case(b64(PFI + bytes.fromhex("610A5A0812345678901234F5")),
@@ -242,7 +244,7 @@ def test_cpm_errors_are_exact(
 def test_cpm_error_message_format() -> None:
     with pytest.raises(CpmError) as info:
         parse_cpm(b64(PFI + bytes.fromhex("61044F050102")))
-    message = "tag 61.4F at byte 9: length 5 runs past end of template 61 (2 left)"
+    message = "tag 61.4F at byte 10: length 5 runs past the end (2 bytes left)"
     assert str(info.value) == message
 
 

@@ -6,9 +6,9 @@ and optional Common Data Templates (62) whose fields apply to every application.
 wallets instead show a bare number whose prefix names the wallet. ``parse_payment_code``
 tells the two apart so the sale screen needs a single entry point.
 
-The BER-TLV reader here is deliberately self-contained (the ISO 8583 field 55 reader lives
-in another package with other error types). PANs and track data never appear in a repr,
-str or error message: they are masked to the first 6 and last 4 digits.
+BER-TLV is decoded and encoded by ``iso8583.tlv``'s list form, which keeps repeated
+templates in order; its errors are re-raised as CpmErrors. PANs and track data never
+appear in a repr, str or error message: they are masked to the first 6 and last 4 digits.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from iso8583.errors import DecodeError, EncodeError
 from iso8583.masking import mask_pan
+from iso8583.tlv import BerTlvNode, ber_tag_bytes, decode_ber_tlv_nodes, encode_ber_tlv_nodes
 from terminal.core.errors import CardDataError
 from terminal.core.qr.errors import CpmError, PaymentCodeError
 from terminal.core.tracks import Track2, parse_track2_equivalent
@@ -47,7 +49,6 @@ _APPLICATION = "61"
 _COMMON = "62"
 _MAX_DEPTH = 8
 _MAX_TAG_BYTES = 3
-_MAX_LENGTH_BYTES = 3
 _SENSITIVE_TAGS = frozenset({"56", "57", "5A", "9F1F", "9F20", "9F6B"})
 _BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 _DIGITS = frozenset("0123456789")
@@ -62,45 +63,34 @@ def _mask(digits: str) -> str:
     return mask_pan(digits)
 
 
-def _join(parent: str | None, tag: str) -> str:
-    return tag if parent is None else f"{parent}.{tag}"
+def _join(parent: str, tag: str) -> str:
+    return f"{parent}.{tag}"
 
 
 # --- BER-TLV -----------------------------------------------------------------------------
+# The codec is iso8583.tlv's list form (repeated 61 templates are legal here); this section
+# only adds the CPM profile (no padding, tags of at most 3 bytes, 8 template levels) and the
+# ``Tlv`` model with its masked repr.
 
 
 def _tag_bytes(tag: str) -> bytes:
-    """Validate a hex tag's BER structure (continuation bits) and return its bytes."""
+    """Validate a tag: uppercase hex, BER structure (continuation bits), at most 3 bytes."""
     try:
-        raw = bytes.fromhex(tag)
-    except ValueError:
+        raw = ber_tag_bytes(tag)
+    except EncodeError:
         raw = b""
-    ok = 1 <= len(raw) <= _MAX_TAG_BYTES and tag == raw.hex().upper() and raw[0] != 0
-    if ok:
-        multi = raw[0] & 0x1F == 0x1F
-        ok = (len(raw) > 1) == multi and all(b & 0x80 for b in raw[1:-1])
-        ok = ok and (not multi or not raw[-1] & 0x80)
-    if not ok:
+    if not raw or len(raw) > _MAX_TAG_BYTES or tag != raw.hex().upper():
         raise CpmError(f"{tag!r} is not a valid 1-3 byte BER-TLV tag in uppercase hex")
     return raw
-
-
-def _encode_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    if len(raw) > _MAX_LENGTH_BYTES:
-        raise CpmError(f"value of {length} bytes is too long")
-    return bytes([0x80 | len(raw)]) + raw
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Tlv:
     """One BER-TLV data object; a constructed object's parsed content is in ``children``.
 
-    ``value`` is always the exact content bytes, so ``encode`` reproduces templates too.
-    ``offset`` is the byte index of the tag in the decoded data and is not compared. The
-    repr hides values of PAN and track-data tags.
+    ``value`` is the content bytes; a constructed object's is the canonical encoding of
+    ``children``, which ``encode`` writes. ``offset`` is the byte index of the tag in the
+    decoded data and is not compared. The repr hides values of PAN and track-data tags.
     """
 
     tag: str
@@ -128,11 +118,17 @@ class Tlv:
         return bool(int(self.tag[:2], 16) & 0x20)
 
     def encode(self) -> bytes:
-        return _tag_bytes(self.tag) + _encode_length(len(self.value)) + self.value
+        return encode_tlv((self,))
 
     def find(self, tag: str) -> Tlv | None:
         """The first child with ``tag``, if any."""
         return next((kid for kid in self.children if kid.tag == tag), None)
+
+    def node(self) -> tuple[str, str | list[tuple[str, object]]]:
+        """This object in iso8583.tlv's list form (``(tag, hex or child nodes)``)."""
+        if self.is_constructed:
+            return self.tag, [kid.node() for kid in self.children]
+        return self.tag, self.value.hex().upper()
 
     def __repr__(self) -> str:
         if self.children:
@@ -142,75 +138,40 @@ class Tlv:
         return f"Tlv({self.tag!r}, {self.value.hex().upper()!r})"
 
 
+def _path(path: tuple[str, ...]) -> str | None:
+    """iso8583's ``("tag 61", "tag 5A")`` as the CPM tag path ``"61.5A"``."""
+    return ".".join(part.removeprefix("tag ") for part in path) or None
+
+
 def encode_tlv(objects: Iterable[Tlv]) -> bytes:
     """Concatenate the encodings of ``objects``."""
-    return b"".join(obj.encode() for obj in objects)
+    try:
+        return encode_ber_tlv_nodes([obj.node() for obj in objects])
+    except EncodeError as exc:
+        raise CpmError(exc.reason, tag=_path(exc.path)) from None
 
 
-def _read_tag(data: bytes, pos: int, end: int, parent: str | None) -> tuple[str, int]:
-    first = data[pos]
-    if first in (0x00, 0xFF):
-        raise CpmError(
-            f"byte {first:02X} is not a tag (padding is not allowed)", offset=pos, tag=parent
-        )
-    cursor = pos + 1
-    if first & 0x1F == 0x1F:
-        while True:
-            if cursor >= end:
-                partial = data[pos:cursor].hex().upper()
-                raise CpmError(f"truncated tag {partial}", offset=pos, tag=parent)
-            cursor += 1
-            if cursor - pos > _MAX_TAG_BYTES:
-                raise CpmError("tag longer than 3 bytes", offset=pos, tag=parent)
-            if not data[cursor - 1] & 0x80:
-                break
-    return data[pos:cursor].hex().upper(), cursor
-
-
-def _read_length(data: bytes, pos: int, end: int, tag_pos: int, path: str) -> tuple[int, int]:
-    if pos >= end:
-        raise CpmError("truncated: no length after the tag", offset=tag_pos, tag=path)
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0:
-        raise CpmError("indefinite length (80) is not allowed", offset=tag_pos, tag=path)
-    if count > _MAX_LENGTH_BYTES:
-        raise CpmError(f"length field of {count} bytes is not supported", offset=tag_pos, tag=path)
-    if pos + 1 + count > end:
-        raise CpmError("truncated length field", offset=tag_pos, tag=path)
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
-
-
-def _read(data: bytes, start: int, end: int, parent: str | None, depth: int) -> tuple[Tlv, ...]:
-    if depth > _MAX_DEPTH:
-        raise CpmError(f"templates nested deeper than {_MAX_DEPTH}", offset=start, tag=parent)
-    where = "data" if parent is None else f"template {parent}"
-    objects: list[Tlv] = []
-    pos = start
-    while pos < end:
-        tag, cursor = _read_tag(data, pos, end, parent)
-        path = _join(parent, tag)
-        length, cursor = _read_length(data, cursor, end, pos, path)
-        if cursor + length > end:
-            raise CpmError(
-                f"length {length} runs past end of {where} ({end - cursor} left)",
-                offset=pos,
-                tag=path,
-            )
-        value = data[cursor : cursor + length]
-        kids: tuple[Tlv, ...] = ()
-        if int(tag[:2], 16) & 0x20:
-            kids = _read(data, cursor, cursor + length, path, depth + 1)
-        objects.append(Tlv(tag, value, kids, pos))
-        pos = cursor + length
-    return tuple(objects)
+def _from_node(node: BerTlvNode) -> Tlv:
+    tag, value, offset = node
+    if isinstance(value, str):
+        return Tlv(tag, bytes.fromhex(value), (), offset)
+    kids = tuple(_from_node(kid) for kid in value)
+    return Tlv(tag, encode_tlv(kids), kids, offset)
 
 
 def read_tlv(data: bytes) -> tuple[Tlv, ...]:
-    """Parse BER-TLV ``data`` (multi-byte tags, long lengths, constructed tags recursively)."""
-    return _read(data, 0, len(data), None, 0)
+    """Parse BER-TLV ``data`` (multi-byte tags, long lengths, constructed tags recursively).
+
+    Faults are CpmErrors with the byte offset iso8583.tlv reports (the faulty tag, length
+    or padding byte) and the tag path.
+    """
+    try:
+        nodes = decode_ber_tlv_nodes(
+            data, padding=False, max_depth=_MAX_DEPTH, max_tag_bytes=_MAX_TAG_BYTES
+        )
+    except DecodeError as exc:
+        raise CpmError(exc.reason, offset=exc.offset, tag=_path(exc.path)) from None
+    return tuple(_from_node(node) for node in nodes)
 
 
 # --- card data ---------------------------------------------------------------------------
