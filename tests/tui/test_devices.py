@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Label
 
 from terminal.cli.tui_cmd import TuiRuntime, interactive_rules
 from terminal.core.devices import PrinterStatus
 from terminal.devices.sim.devices import PrinterSim, ReaderSim, ScannerSim
 from terminal.devices.sim.transport import TcpEnd
-from terminal.tui.screens import CardScreen
+from terminal.tui.screens import CardScreen, JournalScreen
 from terminal.tui.screens.devices import DevicesScreen
 from terminal.tui.screens.qr_cpm import SAMPLE_WALLET_CODE, QrCpmScreen
 from tests.tui.helpers import FAST_CONFIG, Harness, drive, type_amount, wait_for, wait_result
@@ -148,3 +148,37 @@ def bench_card_last4(name: str) -> str:
     from terminal.core.testcards import get_card
 
     return get_card(name).pan[-4:]
+
+
+async def test_paper_out_mid_receipt_then_duplicate_from_the_journal(bench_harness):
+    """Paper runs out mid-slip on the serial printer: the journal counts the copy as never
+    printed; after the refill a DUPLICATE reprint comes out of the printer and the journal
+    list is refreshed at once (it kept saying '1 never printed' until searched again)."""
+    bench, harness = bench_harness
+    devices = harness.services.devices
+    assert devices is not None
+    async with drive(harness.services) as (app, pilot):
+        await wait_for(pilot, lambda: devices.reader.wait_online(0))
+        bench.printer.command("paper-out-after", "5")
+        await type_amount(pilot, "1000")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CardScreen))
+        bench.reader.command("swipe", "")
+        outcome = await wait_result(app, pilot)
+        await wait_for(pilot, lambda: harness.journal.get(outcome.journal_id).never_printed)
+        bench.printer.command("paper", "in")
+        await wait_for(pilot, lambda: app.status_info().printer == "ready", timeout=10)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.home)
+        await pilot.press("j")
+        await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
+
+        def summary() -> str:
+            return str(app.screen.query_one("#journal-summary", Label).render())
+
+        await wait_for(pilot, lambda: "1 receipt(s) never printed" in summary())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(bench.printer.receipts) == 2)
+        assert "DUPLICATE" in bench.printer.receipts[1].text
+        await wait_for(pilot, lambda: "0 receipt(s) never printed" in summary())
+        assert "printed on" in str(app.screen.query_one(".slip").render())
