@@ -210,7 +210,15 @@ class PosApp(App[None]):
             host=self.controller.link_state.value,
             paper_ok=self.controller.paper_ok,
             printer=self.services.devices.printer_state if self.services.devices else "",
+            tms=self._tms_state(),
         )
+
+    def _tms_state(self) -> str:
+        """The agent's link to the TMS (online, connecting, offline...), as its panel says."""
+        agent = self.services.agent
+        if agent is None:
+            return "not connected"
+        return str(agent.status().get("state") or "unknown")
 
     def refresh_status(self) -> None:
         from terminal.tui.widgets import StatusBar

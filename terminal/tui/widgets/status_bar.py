@@ -77,7 +77,7 @@ class StatusBar(Widget):
             (glyph, colour),
             f" host {info.host}" if words else " host",
             sep,
-            ("○", "dim"),
+            ("●", "green") if info.tms == "online" else ("○", "dim"),
             f" TMS {tms}" if words else " TMS",
             sep,
             paper,
