@@ -150,3 +150,20 @@ async def test_stan_and_rrn_visible_beside_the_preview_at_100x32(harness):
         row = [str(c) for c in table.get_row_at(0)]
         assert outcome.result.stan in row
         assert outcome.result.rrn in row
+
+
+async def test_journal_summary_fits_80_columns(harness):
+    """'... r: reprint a DUPLICATE' lost its last letter at 80x24."""
+    from terminal.tui.app import PosApp
+
+    app = PosApp(harness.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        await pilot.press("j")
+        await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
+        label = app.screen.query_one("#journal-summary", Label)
+        await wait_for(pilot, lambda: "found" in str(label.render()))
+        await pilot.pause()
+        text = str(label.render())
+        assert text.endswith("DUPLICATE")
+        assert len(text) + 2 <= app.size.width, text  # padding 0 1

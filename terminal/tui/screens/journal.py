@@ -130,8 +130,8 @@ class JournalScreen(PosScreen[None]):
         unprinted = sum(1 for e in message.entries if e.never_printed)
         scope = "never printed" if self.unprinted_only else "found"
         self.query_one("#journal-summary", Label).update(
-            f"{len(message.entries)} {scope}  ·  {unprinted} receipt(s) never printed "
-            "(highlighted)  ·  r: reprint a DUPLICATE"
+            f"{len(message.entries)} {scope}  ·  {unprinted} never printed (highlighted)"
+            "  ·  r: reprint a DUPLICATE"  # fits 80 columns with 4-digit counts
         )
         if keep is not None and str(keep) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
