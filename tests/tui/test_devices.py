@@ -182,3 +182,21 @@ async def test_paper_out_mid_receipt_then_duplicate_from_the_journal(bench_harne
         assert "DUPLICATE" in bench.printer.receipts[1].text
         await wait_for(pilot, lambda: "0 never printed" in summary())
         assert "printed on" in str(app.screen.query_one(".slip").render())
+
+
+async def test_devices_table_is_not_cut_at_80x24(bench_harness):
+    """Device, Link (the URL), State and Last event all visible at 80x24 (State was cut)."""
+    from terminal.tui.app import PosApp
+
+    _bench, harness = bench_harness
+    app = PosApp(harness.services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        await pilot.press("d")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, DevicesScreen) and app.screen.is_mounted
+        )
+        table = app.screen.query_one("#devices-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count >= 3)
+        await pilot.pause()
+        assert table.virtual_size.width <= table.scrollable_content_region.width
