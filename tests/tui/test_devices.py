@@ -3,6 +3,7 @@ simulator served over TCP (``socket://``) by a pump thread, as ``posemu devsim``
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from terminal.devices.sim.transport import TcpEnd
 from terminal.tui.screens import CardScreen, JournalScreen
 from terminal.tui.screens.devices import DevicesScreen
 from terminal.tui.screens.qr_cpm import SAMPLE_WALLET_CODE, QrCpmScreen
+from terminal.tui.widgets import StatusBar
 from tests.tui.helpers import FAST_CONFIG, Harness, drive, type_amount, wait_for, wait_result
 
 
@@ -200,3 +202,21 @@ async def test_devices_table_is_not_cut_at_80x24(bench_harness):
         await wait_for(pilot, lambda: table.row_count >= 3)
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
+async def test_status_bar_keeps_its_clock_with_a_printer_at_100_columns(bench_harness):
+    """'printer ready' is longer than 'paper OK': at 100 columns the words form pushed the
+    clock off the line; the bar falls back to short labels instead."""
+    from terminal.tui.app import PosApp
+
+    _bench, harness = bench_harness
+    app = PosApp(harness.services)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: app.services.backend.running)  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.status_info().printer == "ready", timeout=10)
+        app.refresh_status()
+        await pilot.pause()
+        bar = app.screen.query_one(StatusBar)
+        text = bar.render()
+        assert text.cell_len <= bar.content_size.width, text.plain
+        assert re.search(r"\d\d:\d\d:\d\d$", text.plain), text.plain

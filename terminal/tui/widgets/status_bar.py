@@ -58,10 +58,20 @@ class StatusBar(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        """Three widths: everything (130+ columns), words (96+), short labels (80)."""
-        info, width = self.info, self.size.width
+        """Three widths: everything (130+ columns), words (96+), short labels (80); the
+        next shorter form when the longer one would push the clock off the line."""
+        width = self.content_size.width
+        for full, words in ((True, True), (False, True), (False, False)):
+            if (full and width < 130) or (words and width < 96):
+                continue
+            text = self._assemble(full=full, words=words)
+            if text.cell_len <= width:
+                return text
+        return self._assemble(full=False, words=False)
+
+    def _assemble(self, *, full: bool, words: bool) -> Text:
+        info = self.info
         glyph, colour = _HOST_STYLE.get(info.host, ("○", "dim"))
-        full, words = width >= 130, width >= 96
         sep = ("  │  ", "dim") if full else (" │ ", "dim")
         paper = ("paper OK", "") if info.paper_ok else ("PAPER OUT", "bold red")
         if info.printer:
