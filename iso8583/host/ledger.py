@@ -95,6 +95,7 @@ class Entry:
     refunded: int = 0  # sales: amount refunded so far
     completed: bool = False  # preauths: a completion used it
     ref_id: int | None = None
+    mid: str = ""  # merchant ID (field 42); "" for entries stored before it was kept
 
     @property
     def live(self) -> bool:
@@ -245,6 +246,7 @@ class Ledger:
         pan: str | None,
         now: datetime,
         ref_id: int | None = None,
+        mid: str = "",
     ) -> Entry:
         """Record an approval with a fresh RRN and auth code; only the masked PAN is kept."""
         with self._lock:
@@ -260,12 +262,18 @@ class Ledger:
                 masked_pan=mask_pan(pan) if pan else "",
                 time=now,
                 ref_id=ref_id,
+                mid=mid,
             )
             self._entries.append(entry)
             self._changes.add(("entry", entry.id))
             self._by_rrn[entry.rrn] = entry.id
             self._by_stan.setdefault((tid, stan), []).append(entry.id)
             return entry
+
+    @staticmethod
+    def same_merchant(entry: Entry, mid: str) -> bool:
+        """Field 42 of a follow-up matches the original's (unknown for pre-format-3 rows)."""
+        return not entry.mid or entry.mid == mid
 
     def get(self, entry_id: int) -> Entry:
         with self._lock:

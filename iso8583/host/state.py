@@ -52,7 +52,8 @@ class _Engine(Protocol):
 
 __all__ = ["LEGACY_STATE_FILE", "HostStateError", "HostStateStore", "state_file_for"]
 
-_FORMAT = "posemu-host-state/2"
+_FORMAT = "posemu-host-state/3"
+_FORMAT_2 = "posemu-host-state/2"  # entries without the merchant ID; upgraded on open
 LEGACY_STATE_FILE = "host-state.pickle"
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -62,7 +63,8 @@ CREATE TABLE entries (
     id INTEGER PRIMARY KEY, tid TEXT NOT NULL, stan TEXT NOT NULL, batch TEXT NOT NULL,
     kind TEXT NOT NULL, amount INTEGER NOT NULL, rrn TEXT NOT NULL UNIQUE,
     auth_code TEXT NOT NULL, masked_pan TEXT NOT NULL, time TEXT NOT NULL,
-    status TEXT NOT NULL, refunded INTEGER NOT NULL, completed INTEGER NOT NULL, ref_id INTEGER
+    status TEXT NOT NULL, refunded INTEGER NOT NULL, completed INTEGER NOT NULL, ref_id INTEGER,
+    mid TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE seen (
     tid TEXT, batch TEXT, stan TEXT, kind TEXT, code TEXT NOT NULL, auth_code TEXT NOT NULL,
@@ -160,7 +162,11 @@ class HostStateStore:
                         db.execute(statement)
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
-                    [("format", _FORMAT), ("spec", spec_name), ("rrn_seq", "0")],
+                    [
+                        ("format", _FORMAT),
+                        ("spec", spec_name),
+                        ("rrn_seq", "0"),
+                    ],
                 )
             finally:
                 db.close()
@@ -174,6 +180,10 @@ class HostStateStore:
         if "meta" not in tables:
             raise _unusable(self.path, "is not a posemu host state")
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        if meta.get("format") == _FORMAT_2 and meta.get("spec") == self.spec_name:
+            self._db.execute("ALTER TABLE entries ADD COLUMN mid TEXT NOT NULL DEFAULT ''")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (_FORMAT,))
+            meta["format"] = _FORMAT
         if meta.get("format") != _FORMAT:
             raise _unusable(self.path, f"has format {meta.get('format')!r}, not {_FORMAT!r}")
         if meta.get("spec") != self.spec_name:
@@ -241,6 +251,7 @@ class HostStateStore:
                 refunded=int(r[11]),
                 completed=bool(r[12]),
                 ref_id=r[13],
+                mid=r[14],
             )
             for r in db.execute("SELECT * FROM entries ORDER BY id")
         ]
@@ -305,7 +316,7 @@ class HostStateStore:
             if what == "entry":
                 e = ledger.get(key)
                 db.execute(
-                    "INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         e.id,
                         e.tid,
@@ -321,6 +332,7 @@ class HostStateStore:
                         e.refunded,
                         int(e.completed),
                         e.ref_id,
+                        e.mid,
                     ),
                 )
             elif what == "seen":
