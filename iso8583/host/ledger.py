@@ -14,6 +14,7 @@ own thread, so every method takes one lock and hands out frozen snapshots;
 from __future__ import annotations
 
 import os
+import secrets
 import string
 import threading
 from dataclasses import dataclass, replace
@@ -68,7 +69,7 @@ if hasattr(os, "register_at_fork"):  # a forked child must not repeat the parent
 
 # RRN prefix of the current hour: (year, month, day, hour) -> year digit, day of year, hour.
 _rrn_prefix: tuple[tuple[int, int, int, int], str] = ((0, 0, 0, 0), "")
-_RRN_PER_SECOND = 277  # 277 * 3600 < 1,000,000: the 6-digit sequence covers an hour
+_RRN_SEQ_SPACE = 1_000_000  # the 6-digit sequence after the hour prefix
 
 
 class Status(StrEnum):
@@ -158,7 +159,11 @@ class Ledger:
         self._uploads: dict[tuple[str, str], dict[str, tuple[bool, int]]] = {}
         self._orders: dict[str, QrOrder] = {}
         self._codes: dict[str, int] = {}  # digest of a consumer payment code -> its entry id
-        self._rrn_seq = 0
+        # A host without a state file remembers nothing of its previous runs, so each run starts
+        # its sequence at a random point of the 6-digit space: two runs of n and m RRNs in the
+        # same hour collide with probability about (n + m) / 1,000,000 (docs/host.md). A state
+        # file replaces this start with the stored sequence, which never repeats.
+        self._rrn_seq = secrets.randbelow(_RRN_SEQ_SPACE)
         self._changes: set[Change] = set()
 
     def take_changes(self) -> set[Change]:
@@ -174,7 +179,7 @@ class Ledger:
     def start_rrn_sequence_at(self, seq: int) -> None:
         """Never hand out a sequence number at or below ``seq`` again (restart safety)."""
         with self._lock:
-            self._rrn_seq = max(self._rrn_seq, seq % 1_000_000)
+            self._rrn_seq = max(self._rrn_seq, seq % _RRN_SEQ_SPACE)
 
     @classmethod
     def from_rows(
@@ -214,12 +219,8 @@ class Ledger:
         if hour != cached_hour:
             prefix = f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}"
             _rrn_prefix = (hour, prefix)
-        # Never below the clock's share of the hour (277 numbers a second): a host restarted
-        # without its state does not repeat the RRNs of its previous run in the same hour,
-        # unless that run issued more than 277 a second on average (docs/host.md).
-        floor = int((now.minute * 60 + now.second + now.microsecond / 1e6) * _RRN_PER_SECOND)
         while True:
-            self._rrn_seq = max(self._rrn_seq + 1, floor) % 1_000_000
+            self._rrn_seq = (self._rrn_seq + 1) % _RRN_SEQ_SPACE
             rrn = f"{prefix}{self._rrn_seq:06d}"
             if rrn not in self._by_rrn:
                 return rrn

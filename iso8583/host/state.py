@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -165,7 +166,7 @@ class HostStateStore:
                     [
                         ("format", _FORMAT),
                         ("spec", spec_name),
-                        ("rrn_seq", "0"),
+                        ("rrn_seq", str(secrets.randbelow(1_000_000))),
                     ],
                 )
             finally:
