@@ -148,18 +148,26 @@ def load_or_recover(layout: Layout) -> UpdateRecord:
     person). The damaged file is kept as ``state.json.damaged``; the record comes back from its
     last-good copy, or, when that is damaged too, from the slots themselves: the newest slot
     whose files verify against its manifest becomes the active one (none: factory firmware on
-    slot A). Either way ``reason`` says ``state-recovered`` and ``last_result`` says how.
+    slot A). A missing record is damage too once a slot was installed or a copy exists.
+    Either way ``reason`` says ``state-recovered`` and ``last_result`` says how.
     """
-    try:
-        return load_record(layout.state)
-    except StateError as exc:
-        damage = str(exc)
-    aside = layout.state.with_name(layout.state.name + ".damaged")
-    try:
-        os.replace(layout.state, aside)
-    except OSError:
-        raise StateError(damage) from None  # unreadable rather than damaged: say so
     copy = last_good_path(layout.state)
+    if not layout.state.exists():
+        installed = any(layout.slot(slot).is_dir() for slot in Slot)
+        if not (copy.exists() or installed):
+            return UpdateRecord()  # never updated: factory firmware on slot A
+        damage, kept = "missing", "nothing to keep"
+    else:
+        try:
+            return load_record(layout.state)
+        except StateError as exc:
+            damage = str(exc)
+        aside = layout.state.with_name(layout.state.name + ".damaged")
+        try:
+            os.replace(layout.state, aside)
+        except OSError:
+            raise StateError(damage) from None  # unreadable rather than damaged: say so
+        kept = f"kept as {aside.name}"
     try:
         if not copy.exists():
             raise StateError(f"{copy} is missing")
@@ -174,7 +182,7 @@ def load_or_recover(layout: Layout) -> UpdateRecord:
     record = replace(
         record,
         reason=Reason.STATE_RECOVERED.value,
-        last_result=f"{layout.state.name} was damaged ({damage}; kept as {aside.name}); {how}",
+        last_result=f"{layout.state.name} was damaged ({damage}; {kept}); {how}",
     )
     save_record(layout.state, record)
     _LOG.warning("firmware: %s", record.last_result)

@@ -62,3 +62,17 @@ def test_update_recovers_and_goes_on(repo: Repo, data_dir: Path, capsys) -> None
     code = main(["firmware", "update", "--repo-url", repo.url, "--data-dir", str(data_dir)])
     assert code == 0, capsys.readouterr()
     assert "committed 1.2.0 (was 1.1.0)" in capsys.readouterr().out
+
+
+def test_a_deleted_record_comes_back_too(repo: Repo, data_dir: Path) -> None:
+    _updated(data_dir, repo)
+    (data_dir / "firmware" / "state.json").unlink()
+    status = read_status(data_dir)
+    assert (status["active"], status["running"]) == ("b", "1.1.0")
+    assert "state.json was damaged (missing; nothing to keep)" in status["last_result"]
+
+
+def test_a_fresh_terminal_has_nothing_to_recover(tmp_path: Path) -> None:
+    status = read_status(tmp_path)
+    assert (status["running"], status["reason"]) == ("0.0.0", None)
+    assert not (tmp_path / "firmware").exists()
