@@ -512,7 +512,8 @@ class HostEngine:
         """Idempotent: 00 whether or not the original was found (or already reversed).
 
         Refused, with nothing reversed, when the original belongs to another merchant (03)
-        or field 4 is not the original's amount (64): a reversal undoes the whole original.
+        or field 4 is not the original's amount (64): a reversal undoes the whole original;
+        and when a refund or completion already stands on the original (12).
         """
         tid = req.terminal_id
         stans = [s for s in ((req.original.stan if req.original else ""), req.stan) if s]
@@ -523,6 +524,8 @@ class HostEngine:
                     return _Outcome("03")
                 if req.amount is not None and req.amount != entry.amount:
                     return _Outcome("64")
+                if entry.refunded or entry.completed:
+                    return _Outcome("12")  # a refund or completion already relies on it
                 self.ledger.reverse(entry)
                 break
             order = self.ledger.order_by_stan(tid, stan)

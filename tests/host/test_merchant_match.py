@@ -91,3 +91,38 @@ def test_a_format_2_state_file_is_upgraded_and_its_entries_kept(tmp_path) -> Non
         assert client.exchange(client.request(Kind.VOID, original=orig)).response_code == "00"
         _, sale2 = client.sale(1000)
         assert host.ledger.by_rrn(sale2.rrn).mid == client.mid
+
+
+def test_a_sale_with_refunds_or_a_completed_preauth_cannot_be_reversed(
+    client: HostClient, host: EmbeddedHost
+) -> None:
+    """Else the customer is credited twice (reversal + refund) or a completion debits alone."""
+    sale_req, sale = client.sale(5000)
+    orig = client.original_of(sale_req, sale)
+    card = client.card_fields("visa-approve")
+    refund = client.request(Kind.REFUND, amount=1000, original=orig, **card)
+    assert client.exchange(refund).response_code == "00"
+    req = client.request(Kind.REVERSAL, amount=5000, original=orig)
+    assert client.exchange(req).response_code == "12"
+    assert host.ledger.by_rrn(sale.rrn).status is Status.APPROVED
+    pre_req, pre = client.sale(8000, kind=Kind.PREAUTH)
+    pre_orig = client.original_of(pre_req, pre)
+    done = client.request(Kind.COMPLETION, amount=7000, original=pre_orig, **card)
+    assert client.exchange(done).response_code == "00"
+    req = client.request(Kind.REVERSAL, amount=8000, original=pre_orig)
+    assert client.exchange(req).response_code == "12"
+    totals = host.ledger.totals(client.tid, client.batch)
+    assert (totals.debit_amount, totals.credit_amount) == (12000, 1000)
+    # a void of a void, a refund of a voided sale, a second completion: all 25
+    void_req, void = client.sale(700)
+    v = client.request(Kind.VOID, amount=700, original=client.original_of(void_req, void))
+    v_resp = client.exchange(v)
+    assert v_resp.response_code == "00"
+    again = client.request(Kind.VOID, amount=700, original=client.original_of(v, v_resp))
+    assert client.exchange(again).response_code == "25"
+    voided = client.original_of(void_req, void)
+    refund = client.request(Kind.REFUND, amount=700, original=voided, **card)
+    assert client.exchange(refund).response_code == "25"
+    twice = client.request(Kind.COMPLETION, amount=500, original=pre_orig, **card)
+    assert client.exchange(twice).response_code == "25"
+    assert host.ledger.totals(client.tid, client.batch) == totals
