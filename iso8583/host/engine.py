@@ -530,6 +530,8 @@ class HostEngine:
                 break
             order = self.ledger.order_by_stan(tid, stan)
             if order is not None and order.state is OrderState.PENDING:
+                if order.mid and order.mid != req.merchant_id:
+                    return _Outcome("03")
                 if req.amount is not None and req.amount != order.amount:
                     return _Outcome("64")
                 self.ledger.set_order(order.ref, state=OrderState.CANCELLED)
@@ -586,6 +588,7 @@ class HostEngine:
                 batch=req.batch,
                 amount=req.amount or 0,
                 created=now,
+                mid=req.merchant_id,
             )
         )
         return _Outcome("09", decision.timing)

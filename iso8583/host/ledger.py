@@ -132,6 +132,7 @@ class QrOrder:
     state: OrderState = OrderState.PENDING
     code: str = "09"
     entry_id: int | None = None
+    mid: str = ""  # merchant ID of the order; the paid entry carries it
 
 
 SeenKey = tuple[str, str, str, Kind]  # TID, batch, STAN, kind
@@ -470,6 +471,7 @@ class Ledger:
                 amount=order.amount,
                 pan=None,
                 now=now,
+                mid=order.mid,
             )
             paid = replace(order, state=OrderState.PAID, code="00", entry_id=entry.id)
             self._orders[ref] = paid

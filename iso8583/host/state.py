@@ -79,7 +79,7 @@ CREATE TABLE uploads (tid TEXT, batch TEXT, records TEXT NOT NULL, PRIMARY KEY (
 CREATE TABLE orders (
     ref TEXT PRIMARY KEY, tid TEXT NOT NULL, stan TEXT NOT NULL, batch TEXT NOT NULL,
     amount INTEGER NOT NULL, created TEXT NOT NULL, state TEXT NOT NULL, code TEXT NOT NULL,
-    entry_id INTEGER
+    entry_id INTEGER, mid TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE codes (digest TEXT PRIMARY KEY, entry_id INTEGER NOT NULL);
 CREATE TABLE keys (
@@ -183,6 +183,7 @@ class HostStateStore:
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
         if meta.get("format") == _FORMAT_2 and meta.get("spec") == self.spec_name:
             self._db.execute("ALTER TABLE entries ADD COLUMN mid TEXT NOT NULL DEFAULT ''")
+            self._db.execute("ALTER TABLE orders ADD COLUMN mid TEXT NOT NULL DEFAULT ''")
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (_FORMAT,))
             meta["format"] = _FORMAT
         if meta.get("format") != _FORMAT:
@@ -278,6 +279,7 @@ class HostStateStore:
                 state=OrderState(r[6]),
                 code=r[7],
                 entry_id=r[8],
+                mid=r[9],
             )
             for r in db.execute("SELECT * FROM orders")
         ]
@@ -359,7 +361,7 @@ class HostStateStore:
                 o = ledger.order(key)
                 assert o is not None
                 db.execute(
-                    "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         o.ref,
                         o.tid,
@@ -370,6 +372,7 @@ class HostStateStore:
                         o.state.value,
                         o.code,
                         o.entry_id,
+                        o.mid,
                     ),
                 )
             elif what == "code":

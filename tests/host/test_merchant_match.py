@@ -79,6 +79,7 @@ def test_a_format_2_state_file_is_upgraded_and_its_entries_kept(tmp_path) -> Non
     db = sqlite3.connect(path)
     with db:  # what a host before the merchant ID wrote
         db.execute("ALTER TABLE entries DROP COLUMN mid")
+        db.execute("ALTER TABLE orders DROP COLUMN mid")
         db.execute("UPDATE meta SET value = 'posemu-host-state/2' WHERE key = 'format'")
     db.close()
     with (
