@@ -19,6 +19,7 @@ from terminal.core.receipts import (
     Receipt,
     ReceiptKind,
     ReceiptResult,
+    render_escpos,
 )
 from terminal.core.receipts.text import layout_lines
 from terminal.devices import open_printer
@@ -147,6 +148,21 @@ def test_double_width_text_wraps_at_half_the_columns() -> None:
     job = b"\x1b@\x1b! " + b"A" * 30 + b"\n\x1b!\x00" + b"B" * 30 + b"\n\x1dV\x01"
     [printed] = sim.feed(job)
     assert printed.lines == ["A" * 21, "A" * 9, "B" * 30]
+
+
+def test_narrow_slip_is_centred_on_the_slip_not_the_paper() -> None:
+    """A 32-column slip on a 42-column printer: the print area (GS L/GS W) is the slip's, so
+    a centred line sits in the middle of 32 columns, as the layout means it."""
+    sim = EscPosInterpreter(columns=42, reply=lambda _b: None, status=lambda _n: 0x12,
+                            gs_r=lambda _n: None)  # fmt: skip
+    [printed] = sim.feed(render_escpos(receipt(), columns=32))
+    centred = [
+        line.text for line in layout_lines(receipt(), 32)
+        if line.text and line.align.value == "center" and not line.big
+    ]  # fmt: skip
+    assert centred
+    for text in centred:
+        assert " " * ((32 - len(text)) // 2) + text in printed.lines
 
 
 def test_paper_out_before_and_mid_receipt_then_recovery(bench: Bench, events) -> None:

@@ -40,7 +40,7 @@ REPRINTED_AT = datetime(2026, 11, 23, 10, 0, 0)
 CNY = Currency.lookup("CNY")
 
 # ESC/POS commands the renderer emits, stripped to measure the printed text.
-_ESCPOS_COMMAND = re.compile(rb"\x1b[aEMtd!].|\x1b@|\x1dV.", re.DOTALL)
+_ESCPOS_COMMAND = re.compile(rb"\x1b[aEMtd!].|\x1b@|\x1dV.|\x1d[LW]..", re.DOTALL)
 _QR_OR_IMAGE = re.compile(rb"\x1d\(k(..)|\x1dv0.(..)(..)", re.DOTALL)
 
 
@@ -483,6 +483,14 @@ def test_escpos_lines_fit_the_columns(receipt, columns):
 
 
 # --- ESC/POS ------------------------------------------------------------------------------
+
+
+def test_escpos_narrow_slip_prints_in_a_centred_area_of_its_width():
+    """A 32-column slip on a 42-column printer: GS L/GS W make the print area 32 columns
+    (384 of 512 dots, 64 dots in), so centred lines centre on the slip, not on the paper."""
+    narrow = render_escpos(sale(), columns=32)
+    assert narrow.index(b"\x1dL\x40\x00\x1dW\x80\x01") < narrow.index(b"\x1ba\x01")
+    assert b"\x1dW" not in render_escpos(sale(), columns=42)  # the paper's own width
 
 
 def test_escpos_frame_init_and_partial_cut():

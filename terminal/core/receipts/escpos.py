@@ -124,6 +124,7 @@ def render_escpos(
         lines = layout_lines(receipt, width, clean=_cleaner(printer, codepage))
         printer.hw("INIT")
         printer.charcode(codepage)
+        printer._raw(_print_area(printer, width))
         printer.set(font="a", align="left", bold=False)
         align, bold, size = Align.LEFT, False, (1, 1)
         for line in lines:
@@ -152,6 +153,20 @@ def render_escpos(
         return printer.output
     finally:
         printer.close()
+
+
+def _print_area(printer: Dummy, width: int) -> bytes:
+    """GS L / GS W: a slip laid out at fewer columns than the paper has is printed in a
+    centred area of that many columns, so centred lines (ESC a 1) and the QR centre on the
+    slip, not on the paper. Nothing when the widths match or the profile lacks the media."""
+    available = printer.profile.get_columns("a")
+    pixels = (printer.profile.profile_data.get("media") or {}).get("width", {}).get("pixels")
+    if width >= available or not isinstance(pixels, int):
+        return b""
+    dots = pixels // available  # font A cell width
+    area = width * dots
+    left = (pixels - area) // 2
+    return b"\x1dL" + left.to_bytes(2, "little") + b"\x1dW" + area.to_bytes(2, "little")
 
 
 def _size(line: Line, width: int) -> tuple[int, int]:

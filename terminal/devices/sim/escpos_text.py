@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 __all__ = ["EscPosInterpreter", "PrintedReceipt"]
 
 ESC, GS, DLE, FS, LF, CR, HT = 0x1B, 0x1D, 0x10, 0x1C, 0x0A, 0x0D, 0x09
+_DOTS_PER_COLUMN = 12  # font A on 80 mm thermal printers (TM-T88: 512 dots, 42 columns)
 #: ESC t n -> Python codec (Epson's standard numbering).
 CODE_PAGES = {
     0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865", 15: "iso8859_7", 16: "cp1252",
@@ -57,6 +58,7 @@ class _Style:
     width: int = 1
     height: int = 1
     codepage: str = "cp437"
+    area: int = 0  # GS W print area in columns (0: the whole paper); lines show that area
 
 
 class EscPosInterpreter:
@@ -254,6 +256,8 @@ class EscPosInterpreter:
         if cmd == 0x21:  # GS ! n: character size
             self._style.width = (b[2] >> 4) + 1
             self._style.height = (b[2] & 0x0F) + 1
+        elif cmd == 0x57:  # GS W nL nH: print area width in dots (font A: 12 dots a column)
+            self._style.area = max(1, (b[2] | b[3] << 8) // _DOTS_PER_COLUMN)
         return 2 + nargs
 
     # --- drawing ----------------------------------------------------------------------------
@@ -279,12 +283,15 @@ class EscPosInterpreter:
         self._text.clear()
         # Double-width characters take two columns: a line holds half as many and the rest
         # wraps onto the next, as on paper. Shown unspaced, so the text stays searchable.
-        fits = max(1, self.columns // self._style.width)
+        fits = max(1, self._columns() // self._style.width)
         for start in range(0, max(len(text), 1), fits):
             self._put(self._aligned(text[start : start + fits]))
 
+    def _columns(self) -> int:
+        return min(self._style.area or self.columns, self.columns)
+
     def _aligned(self, text: str) -> str:
-        pad = max(0, self.columns - len(text))
+        pad = max(0, self._columns() - len(text))
         if self._style.align == 1:
             text = " " * (pad // 2) + text
         elif self._style.align == 2:
