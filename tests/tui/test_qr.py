@@ -68,6 +68,9 @@ async def test_cpm_numeric_wallet_code(harness):
         await wait_for(pilot, lambda: isinstance(app.screen, QrCpmScreen))
         field = app.screen.query_one("#cpm-code", Input)
         assert field.password  # a payment code is a bearer credential
+        await pilot.press("enter")  # nothing typed yet: asked for the code, in plain words
+        assert isinstance(app.screen, QrCpmScreen)
+        assert any("payment code first" in n.message for n in app._notifications)
         await pilot.press("1", "2", "3", "enter")  # too short: refused before sending
         assert isinstance(app.screen, QrCpmScreen)
         field.value = ""

@@ -78,6 +78,9 @@ class QrCpmScreen(PosScreen[str | None]):
         self._take(event.value.strip())
 
     def _take(self, code: str) -> None:
+        if not code:
+            self.notify("Type or scan the customer's payment code first", severity="warning")
+            return
         try:
             parse_payment_code(code)
         except QrError as exc:
