@@ -249,8 +249,10 @@ class Ledger:
         now: datetime,
         ref_id: int | None = None,
         mid: str = "",
+        auth_code: str | None = None,
     ) -> Entry:
-        """Record an approval with a fresh RRN and auth code; only the masked PAN is kept."""
+        """Record an approval with a fresh RRN and (unless given) auth code; only the masked
+        PAN is kept."""
         with self._lock:
             entry = Entry(
                 id=len(self._entries),
@@ -260,7 +262,7 @@ class Ledger:
                 kind=kind,
                 amount=amount,
                 rrn=self._new_rrn(now),
-                auth_code=self._new_auth_code(),
+                auth_code=auth_code or self._new_auth_code(),
                 masked_pan=mask_pan(pan) if pan else "",
                 time=now,
                 ref_id=ref_id,
@@ -344,7 +346,10 @@ class Ledger:
     def complete(self, preauth: Entry, **record: Any) -> Entry:
         with self._lock:
             self._update(preauth.id, completed=True)
-            return self.record(kind=Kind.COMPLETION, ref_id=preauth.id, **record)
+            # A completion settles the pre-authorisation: it carries that approval code.
+            return self.record(
+                kind=Kind.COMPLETION, ref_id=preauth.id, auth_code=preauth.auth_code, **record
+            )
 
     def reverse(self, entry: Entry) -> Entry:
         """Mark ``entry`` reversed and undo what it did to the entry it referred to."""

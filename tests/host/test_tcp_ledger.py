@@ -89,6 +89,8 @@ def test_completion_of_a_preauth(client: HostClient, host: EmbeddedHost):
     assert too_much.response_code == "13"
     done = client.exchange(client.request(Kind.COMPLETION, amount=4500, original=orig, **card))
     assert done.response_code == "00"
+    assert done.auth_code == pre.auth_code  # a completion carries the pre-auth's approval
+    assert done.rrn != pre.rrn
     assert host.ledger.by_rrn(pre.rrn).completed
     again = client.exchange(client.request(Kind.COMPLETION, amount=100, original=orig, **card))
     assert again.response_code == "25"
