@@ -178,7 +178,9 @@ def cmd_pay(args: argparse.Namespace) -> int:
         return asyncio.run(_run(args, config, spec, op, embedded=embedded, data_dir=data_dir))
     except (InputError, InvalidEndpointError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
-    except (EngineError, LinkError, StoreError, PrinterError) as exc:
+    except StoreError as exc:  # damaged, locked, full: the user fixes it
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "store")
+    except (EngineError, LinkError, PrinterError) as exc:
         return _fail(_user_terms(str(exc), args), EXIT_HOST, as_json, "host")
     except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
