@@ -113,8 +113,8 @@ class Runner:
         except SignOnError as exc:
             if exc.answer is None:
                 return await self.no_answer(journal_id, saf_id, exc)
-            done = self.books.finish(journal_id, exc.answer, saf_id)  # declined A7/A0
-            return self.result(done.entry, error=str(exc))
+            declined = self.finished(journal_id, exc.answer, saf_id)  # A7/A0, with its slip
+            return replace(declined, error=str(exc))
         except NO_ANSWER as exc:
             return await self.no_answer(journal_id, saf_id, exc)
         except asyncio.CancelledError:  # the operator gave up: the answer will never be read

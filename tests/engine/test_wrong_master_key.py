@@ -37,3 +37,13 @@ async def test_fresh_terminal_with_other_tmk_sends_nothing_to_reverse(host, stor
         with pytest.raises(SignOnError, match="does not verify under our TMK"):
             await service.sale(700, VISA)
     assert store.saf.pending() == []
+
+
+async def test_declined_a7_still_has_its_receipt(host, store):
+    async with TerminalService(fast_config(url_of(host)), store) as first:
+        assert (await first.sale(100, VISA)).approved
+    other_tmk = Key(bytes.fromhex(OTHER_TMK), KeyAlgorithm.TDES)
+    with EmbeddedHost("iso87ascii", FAST_RULES, tmk=other_tmk) as other:
+        async with TerminalService(fast_config(url_of(other)), store) as second:
+            result = await second.sale(700, VISA)
+    assert "A7" in result.receipt_text or "DECLINED" in result.receipt_text
