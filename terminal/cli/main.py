@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from terminal.cli.options import add_global_options, emit_error, merge_global
 
@@ -68,8 +69,21 @@ _OUR_ERRORS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is the documented error too: with ``--json``, also a JSON object on stdout
+    (subcommand parsers are of the same class, so this holds for every command)."""
+
+    json_errors = False  # set by :func:`main` from its argv
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            body = {"ok": False, "error": f"{self.prog}: {message}", "error_kind": "input"}
+            print(json.dumps({**body, "exit_status": EXIT_ERROR}, ensure_ascii=False), flush=True)
+        super().error(message)
+
+
 def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="posemu",
         description="Smart POS terminal emulator. Without a command: the terminal UI.",
         allow_abbrev=False,  # so the command can be found without loading every module
@@ -134,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = find_command(argv)
     parser = build_parser([command] if command else [])
+    _Parser.json_errors = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", None) or _run_tui
     try:

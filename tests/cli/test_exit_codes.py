@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -34,3 +36,33 @@ def test_damaged_store_is_exit_2_with_kind_store(run, tmp_path, argv):
     assert out.json["error_kind"] == "store"
     assert "posemu store" in out.err  # says how to go on
     assert "host or network" not in out.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("journal", "show", "--json", "--bogus"),
+        ("card", "parse", "--json", "--bogus", "x"),
+        ("pay", "sale", "--amount", "1.00", "--json", "--bogus"),
+        ("--json", "pay", "echo"),  # --json before the command: refused, as JSON too
+    ],
+)
+def test_usage_error_with_json_is_also_a_json_object(capsys, argv):
+    from terminal.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    body = json.loads(out)
+    assert body["ok"] is False
+    assert body["exit_status"] == 2
+    assert body["error_kind"] == "input"
+    assert body["error"].split(": ", 1)[1] in err
+
+
+def test_config_errors_are_input_errors(run, tmp_path):
+    out = run("config", "set", "tmk", "12", "--data-dir", str(tmp_path), "--json")
+    assert out.code == 2
+    assert out.json["error_kind"] == "input"
+    assert "12" not in out.json["error"].replace("32", "").replace("48", "")  # value hidden
