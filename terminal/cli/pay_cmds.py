@@ -371,7 +371,12 @@ async def _host(
 
     options: dict[str, Any] = {}
     if "state_dir" in inspect.signature(EmbeddedHost).parameters:
-        options["state_dir"] = data_dir / "host"
+        options["state_dir"] = state_dir = data_dir / "host"
+        try:  # a data directory we cannot write is the user's to fix (exit 2), not the host's
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = f"data directory cannot be written ({exc.strerror or exc})"
+            raise StoreError(reason, path=state_dir) from exc
     try:
         host = EmbeddedHost(spec, **options)
         address, port = host.start()

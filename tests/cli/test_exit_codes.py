@@ -66,3 +66,11 @@ def test_config_errors_are_input_errors(run, tmp_path):
     assert out.code == 2
     assert out.json["error_kind"] == "input"
     assert "12" not in out.json["error"].replace("32", "").replace("48", "")  # value hidden
+
+
+def test_unwritable_data_dir_is_exit_2_not_a_host_error(run, tmp_path):
+    (tmp_path / "host").write_text("a file where the host's state directory goes")
+    out = run("pay", "echo", "--data-dir", str(tmp_path), "--json")
+    assert out.code == 2, out
+    assert out.json["error_kind"] == "store"
+    assert "data directory" in out.json["error"]
