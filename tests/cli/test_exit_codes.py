@@ -74,3 +74,26 @@ def test_unwritable_data_dir_is_exit_2_not_a_host_error(run, tmp_path):
     assert out.code == 2, out
     assert out.json["error_kind"] == "store"
     assert "data directory" in out.json["error"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("pay", "sale", "--amount", "1.00", "--amount", "2.00", "--card", "visa-approve"),
+        ("--data-dir", "a", "--data-dir", "b", "pay", "echo"),
+        ("pay", "refund", "--rrn", "1", "--rrn", "2", "--amount", "1.00"),
+    ],
+)
+def test_option_twice_with_different_values_is_refused(capsys, argv):
+    from terminal.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    assert info.value.code == 2
+    assert "given twice with different values" in capsys.readouterr().err
+
+
+def test_option_twice_with_the_same_value_is_fine(run, tmp_path):
+    d = str(tmp_path)
+    out = run("--data-dir", d, "--data-dir", d, "pay", "echo", "--timeout", "5", "--timeout", "5")
+    assert out.code == 0, out
