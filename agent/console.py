@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.clock import new_id
 from agent.commands import new_command
 from agent.dedup import Deduper
-from agent.mqtt import BrokerSettings, make_client
+from agent.mqtt import Backoff, BrokerSettings, make_client, settle
 from agent.reports import decode, encode
 from agent.signing import sign_command
 from agent.topics import REPORT_KINDS, Topics, fleet_filter, parse_topic
@@ -110,16 +110,47 @@ class Console:
             filters.append(topic)
         return filters
 
+    @property
+    def attached(self) -> bool:
+        return self._client is not None
+
+    async def _attach(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        for topic in self._filters():
+            await client.subscribe(topic, qos=1)
+
     @contextlib.asynccontextmanager
-    async def connected(self) -> AsyncIterator[Console]:
-        async with make_client(self.settings, self.identifier) as client:
-            self._client = client
-            for topic in self._filters():
-                await client.subscribe(topic, qos=1)
-            try:
+    async def connected(self, *, persistent: bool = False) -> AsyncIterator[Console]:
+        """One connection, subscribed; errors are the caller's."""
+        client = make_client(self.settings, self.identifier, persistent=persistent)
+        try:
+            async with client:
+                await self._attach(client)
                 yield self
-            finally:
-                self._client = None
+        finally:
+            self._client = None
+            settle(client)
+
+    async def follow(
+        self,
+        *,
+        persistent: bool = False,
+        on_state: Callable[[bool, str], None] = lambda _up, _why: None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Reports forever, reconnecting with jittered back-off when the broker goes away.
+        ``persistent``: the broker keeps the subscription and queues reports meanwhile
+        (needs a fixed ``identifier``). ``on_state(connected, reason)`` tells each change."""
+        backoff = Backoff(cap=10)
+        while True:
+            try:
+                async with self.connected(persistent=persistent):
+                    backoff.reset()
+                    on_state(True, "")
+                    async for body in self.reports():
+                        yield body
+            except aiomqtt.MqttError as exc:
+                on_state(False, str(exc))
+                await asyncio.sleep(backoff.next_delay())
 
     async def reports(self) -> AsyncIterator[dict[str, Any]]:
         """Reports as they arrive, each once; malformed payloads are yielded as ``invalid``."""

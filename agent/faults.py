@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.clock import format_time
+from agent.store import OpenFaults
 
 __all__ = ["FAULT_CODES", "FaultCode", "FaultTracker", "OpenFault"]
 
@@ -80,13 +81,31 @@ Emit = Callable[[str, str, str, dict[str, Any]], str]
 class FaultTracker:
     """Open faults of one terminal and the raised/cleared reports they cause."""
 
-    def __init__(self, emit: Emit, *, hold_down: float = 2.0, history: int = 50) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        *,
+        hold_down: float = 2.0,
+        history: int = 50,
+        persist: OpenFaults | None = None,
+    ) -> None:
         self._emit = emit
+        self._persist = persist
         self.hold_down = hold_down
         self.open: dict[str, OpenFault] = {}
         self._clearing: dict[str, asyncio.TimerHandle] = {}
         self.recent: list[dict[str, Any]] = []  # last raised/cleared, for repair requests
         self._history = history
+        if persist is not None:  # raised before a restart: still open, still to be cleared
+            for code, saved in persist.load().items():
+                if code in FAULT_CODES:
+                    self.open[code] = OpenFault(
+                        code,
+                        saved["report_id"],
+                        saved["raised_at"],
+                        saved["message"],
+                        saved.get("details", {}),
+                    )
 
     def raise_(self, code: str, message: str = "", details: dict[str, Any] | None = None) -> None:
         if code not in FAULT_CODES:
@@ -102,7 +121,18 @@ class FaultTracker:
             return
         message = message or FAULT_CODES[code].message
         report_id = self._emit("raised", code, message, dict(details or {}))
-        self.open[code] = OpenFault(code, report_id, format_time(), message, dict(details or {}))
+        fault = OpenFault(code, report_id, format_time(), message, dict(details or {}))
+        self.open[code] = fault
+        if self._persist is not None:
+            self._persist.save(
+                code,
+                {
+                    "report_id": report_id,
+                    "raised_at": fault.raised_at,
+                    "message": message,
+                    "details": fault.details,
+                },
+            )
         self._remember("raised", code, message)
 
     def clear(self, code: str, message: str = "") -> None:
@@ -127,6 +157,8 @@ class FaultTracker:
         fault = self.open.pop(code, None)
         if fault is None:
             return
+        if self._persist is not None:
+            self._persist.remove(code)
         text = message or f"{FAULT_CODES[code].message}: cleared"
         details = {"fault_id": fault.report_id, "raised_at": fault.raised_at}
         details["repeats"] = fault.repeats

@@ -62,8 +62,10 @@ class TerminalCommands:
         logs: LogBuffer,
         data_dir: Path | None,
         status: Callable[[], dict[str, Any]] = dict,
+        firmware_url: str | None = None,
     ) -> None:
         self.runtime = runtime
+        self.firmware_url = firmware_url
         self.logs = logs
         self.data_dir = data_dir
         self.status = status
@@ -260,35 +262,45 @@ class TerminalCommands:
             new = old.with_(**changes)  # validates everything: all or nothing
         except (ValueError, TerminalError) as exc:
             raise CommandRefused(f"params: {exc}") from None
-        saved = self._save_settings(args, old)
+        undo = self._persist(args)
         with self._restarting():
             await self.runtime.restart(new)
         failure = await self._signon()
         if failure:
-            if saved:
-                self._save_settings({k: getattr(old, k) for k in args}, old)
+            if undo is not None:
+                undo()
             with self._restarting():
                 await self.runtime.restart(old)
             raise CommandFailed(
                 f"sign-on with the new parameters failed ({failure}); previous parameters restored",
                 {"rejected": args},
             )
-        return {"applied": args, "persisted": saved, "signed_on": True}
+        return {"applied": args, "persisted": undo is not None, "signed_on": True}
 
-    def _save_settings(self, values: dict[str, Any], old: Any) -> bool:
-        """Persist through the settings file when this build has it (terminal.settings)."""
+    def _persist(self, values: dict[str, str]) -> Callable[[], None] | None:
+        """Write ``values`` to the settings file when this build has one (``terminal.settings``,
+        atomic replace); returns how to put the file back as it was, or None if not written."""
         if self.data_dir is None:
-            return False
+            return None
         try:
             settings = importlib.import_module("terminal.settings")
         except ImportError:
-            return False
-        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
-        for key in ("receipt_header", "receipt_footer"):
-            if isinstance(plain.get(key), str):
-                plain[key] = [line for line in plain[key].split("|") if line]
-        settings.save_settings(self.data_dir, plain)
-        return True
+            return None
+        plain: dict[str, Any] = {
+            k: [line for line in v.split("|") if line] if k.startswith("receipt_") else v
+            for k, v in values.items()
+        }
+        data_dir = self.data_dir
+        before = settings.read_settings(data_dir)
+        try:
+            settings.save_settings(data_dir, plain)
+        except (ValueError, TerminalError) as exc:
+            raise CommandRefused(f"params: {exc}") from None
+
+        def undo() -> None:
+            settings.save_settings(data_dir, {k: before.get(k) for k in plain})
+
+        return undo
 
     async def _signon(self) -> str:
         try:
@@ -301,16 +313,40 @@ class TerminalCommands:
 
     # --- update, reboot -------------------------------------------------------------------
     async def update(self, args: dict[str, str]) -> dict[str, Any]:
-        try:
-            firmware = importlib.import_module("firmware_update")
-        except ImportError:
-            firmware = None
-        if firmware is None or not hasattr(firmware, "Updater"):
+        """Hand over to the firmware updater (TUF-verified, A/B, health-checked, rollback)."""
+        url = args.get("repository") or self.firmware_url
+        if not url:
             raise CommandRefused(
-                "update: the firmware updater is not part of this build yet; nothing was "
-                "downloaded or changed"
+                "update needs repository=URL (this terminal has no --firmware-url)"
             )
-        raise CommandRefused("update: hand-over to firmware_update.Updater is not wired yet")
+        try:
+            firmware = importlib.import_module("terminal.firmware")
+        except ImportError:
+            raise CommandRefused(
+                "update: the firmware updater is not part of this build; nothing was changed"
+            ) from None
+        updater = firmware.runtime_updater(self.runtime, url)
+        wanted = args.get("version")
+        if wanted:
+            release = await asyncio.to_thread(updater.check)
+            offered = str(release.version) if release is not None else None
+            if offered != wanted:
+                raise CommandRefused(
+                    f"update: the repository offers {offered or 'no newer release'}, "
+                    f"not {wanted}; nothing was changed"
+                )
+        with self._restarting():  # the updater restarts the core on the new slot
+            outcome = await updater.run()
+        data = {
+            "state": str(getattr(outcome.state, "value", outcome.state)),
+            "running": str(outcome.running),
+            "target": str(outcome.target) if outcome.target is not None else None,
+            "message": outcome.message,
+            "reason": str(getattr(outcome.reason, "value", outcome.reason) or ""),
+        }
+        if not outcome.ok:
+            raise CommandFailed(f"update: {outcome.message}", data)
+        return data
 
     async def reboot(self, args: dict[str, str]) -> dict[str, Any]:
         started = time.perf_counter()

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
 
-from agent.mqtt import Backoff, BrokerSettings, make_client
+from agent.mqtt import Backoff, BrokerSettings, make_client, settle
 from agent.reports import DeviceIdentity, encode, report
 from agent.store import Outbox
 from agent.topics import Topics
@@ -27,6 +28,8 @@ __all__ = ["AgentLink", "drain"]
 log = logging.getLogger("agent.link")
 
 Publish = Callable[[str, bytes], Awaitable[None]]
+#: Seconds between outbox checks when nothing woke the sender.
+OUTBOX_POLL = 5.0
 
 
 async def drain(outbox: Outbox, publish: Publish, *, window: int = 16) -> int:
@@ -81,6 +84,8 @@ class AgentLink:
         self.state = "connecting"
         self.last_error: str | None = None
         self.heartbeats_sent = 0
+        self._beat_seq = 0
+        self.beats_acked: deque[int] = deque(maxlen=1000)  # seqs the broker acknowledged
         self.reports_sent = 0
         self.connects = 0
 
@@ -94,6 +99,7 @@ class AgentLink:
 
     async def run(self) -> None:
         """Stay connected until :meth:`stop` or cancellation."""
+        reported: str | None = None
         while not self._stopping:
             will = aiomqtt.Will(
                 self.topics.status, self._status("offline", reason="connection lost"), 1, True
@@ -106,15 +112,31 @@ class AgentLink:
                     self._client = client
                     self.connects += 1
                     self._backoff.reset()
+                    if reported:
+                        log.warning(
+                            "%s: TMS broker %s: connected again",
+                            self.identity.terminal_id,
+                            self.settings.url,
+                        )
+                        reported = None
                     await self._session(client)
             except* (aiomqtt.MqttError, OSError) as group:
                 self.last_error = str(group.exceptions[0])
             finally:
+                settle(client)
                 self._client = None
                 self.connected.clear()
             if self._stopping:
                 return
             self.state = "offline"
+            if self.last_error != reported:  # once per kind of trouble, not per retry
+                reported = self.last_error
+                log.warning(
+                    "%s: TMS broker %s: %s; retrying with back-off (reports wait in the outbox)",
+                    self.identity.terminal_id,
+                    self.settings.url,
+                    self.last_error,
+                )
             delay = self._backoff.next_delay()
             log.info(
                 "%s: broker %s: %s; retry in %.1fs",
@@ -149,16 +171,20 @@ class AgentLink:
         while True:
             self._wake.clear()
             self.reports_sent += await drain(self.outbox, publish)
-            await self._wake.wait()
+            # woken by a new report, or every few seconds: another process on the same data
+            # directory (``posemu repair``, a one-shot ``posemu pay``) may have added some
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(OUTBOX_POLL):
+                    await self._wake.wait()
 
     async def _beat(self, client: aiomqtt.Client) -> None:
-        seq = 0
         while True:
-            seq += 1
-            body = report("heartbeat", self.identity, seq=seq, **self._health())
+            self._beat_seq += 1  # across reconnects, so a TMS sees gaps, not restarts
+            body = report("heartbeat", self.identity, seq=self._beat_seq, **self._health())
             # retained: a console that starts later sees each terminal's last health at once
             await client.publish(self.topics.of("heartbeat"), encode(body), qos=1, retain=True)
             self.heartbeats_sent += 1
+            self.beats_acked.append(self._beat_seq)
             await asyncio.sleep(self.heartbeat_interval)
 
     async def flush(self, timeout: float) -> bool:

@@ -8,6 +8,8 @@ not the URL, so they never end up in logs.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import ssl
 from dataclasses import dataclass, replace
@@ -20,9 +22,13 @@ from paho.mqtt.properties import Properties
 from agent.errors import BrokerUrlError
 from agent.topics import DEFAULT_PREFIX, check_prefix
 
-__all__ = ["Backoff", "BrokerSettings", "make_client"]
+__all__ = ["Backoff", "BrokerSettings", "make_client", "settle"]
 
 _VERSIONS = {"3.1.1": aiomqtt.ProtocolVersion.V311, "5": aiomqtt.ProtocolVersion.V5}
+#: aiomqtt's own log: its "N pending publish calls" warnings are normal back-pressure while
+#: a fleet's outboxes drain into a slow broker, not something to print; errors still show.
+_CLIENT_LOG = logging.getLogger("agent.mqtt.client")
+_CLIENT_LOG.setLevel(logging.ERROR)
 #: How long the broker keeps an agent's session (its subscription and queued commands).
 SESSION_EXPIRY = 7 * 24 * 3600
 
@@ -136,6 +142,7 @@ def make_client(
     return aiomqtt.Client(
         settings.host,
         settings.port,
+        logger=_CLIENT_LOG,
         username=settings.username,
         password=settings.password,
         identifier=identifier,
@@ -165,3 +172,12 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+def settle(client: aiomqtt.Client) -> None:
+    """Mark a broken connection's error as seen. aiomqtt leaves it unretrieved when the
+    connection broke before ``__aexit__``, and asyncio would then log "Future exception was
+    never retrieved" for every reconnect (and the crash hook would count it)."""
+    future = getattr(client, "_disconnected", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()

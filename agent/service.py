@@ -64,7 +64,11 @@ class Agent:
         self.topics = Topics(settings.prefix, identity.terminal_id)
         self.store = store
         self.outbox = store.outbox(identity.terminal_id)
-        self.faults = FaultTracker(self._emit_fault, hold_down=self.options.hold_down)
+        self.faults = FaultTracker(
+            self._emit_fault,
+            hold_down=self.options.hold_down,
+            persist=store.open_faults(identity.terminal_id),
+        )
         kwargs: dict[str, Any] = {"key": key}
         if idle is not None:
             kwargs["idle"] = idle

@@ -247,8 +247,12 @@ class CrashHook:
             self.record(args.exc_value, f"thread {name}")
         (self._old_thread or threading.__excepthook__)(args)
 
+    #: Connection trouble is the link's business (reconnects), not a crash.
+    NOT_CRASHES: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+
     def loop_handler(self, loop: Any, context: dict[str, Any]) -> None:
         exc = context.get("exception")
-        if isinstance(exc, Exception):
+        network = type(exc).__module__.startswith(("aiomqtt", "paho"))
+        if isinstance(exc, Exception) and not network and not isinstance(exc, self.NOT_CRASHES):
             self.record(exc, f"event loop: {context.get('message', '')}")
         loop.default_exception_handler(context)

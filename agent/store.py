@@ -20,7 +20,14 @@ from typing import Any
 
 from agent.errors import OutboxError
 
-__all__ = ["AgentStore", "CommandLog", "CommandRecord", "Outbox", "OutboxItem"]
+__all__ = [
+    "AgentStore",
+    "CommandLog",
+    "CommandRecord",
+    "OpenFaults",
+    "Outbox",
+    "OutboxItem",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -42,6 +49,12 @@ CREATE TABLE IF NOT EXISTS commands (
     received REAL NOT NULL,
     PRIMARY KEY (stream, command_id)
 );
+CREATE TABLE IF NOT EXISTS open_faults (
+    stream TEXT NOT NULL,
+    code TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (stream, code)
+);
 """
 
 
@@ -49,7 +62,8 @@ class AgentStore:
     """Owns the connection; :class:`Outbox` and :class:`CommandLog` are views on one stream."""
 
     def __init__(self, path: Path | str, *, durable: bool = True) -> None:
-        """``durable=False`` (tests only) skips the fsync per write; a kill -9 is still safe."""
+        """``durable=False`` (tests, the fleet emulation) skips the fsync per write: a kill -9
+        still loses nothing, a power cut may."""
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
@@ -86,6 +100,9 @@ class AgentStore:
 
     def commands(self, stream: str) -> CommandLog:
         return CommandLog(self, stream)
+
+    def open_faults(self, stream: str) -> OpenFaults:
+        return OpenFaults(self, stream)
 
     def close(self) -> None:
         with self._lock:
@@ -205,3 +222,29 @@ def _record(row: tuple[Any, ...]) -> CommandRecord:
     return CommandRecord(
         str(cid), str(name), str(state), json.loads(body), json.loads(result) if result else None
     )
+
+
+class OpenFaults:
+    """The faults a terminal has raised and not cleared, kept across restarts so a clear can
+    still be sent for a fault raised before the restart."""
+
+    def __init__(self, store: AgentStore, stream: str) -> None:
+        self._store = store
+        self.stream = stream
+
+    def save(self, code: str, body: dict[str, Any]) -> None:
+        with self._store._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO open_faults(stream, code, body) VALUES (?,?,?)",
+                (self.stream, code, json.dumps(body)),
+            )
+
+    def remove(self, code: str) -> None:
+        with self._store._tx() as db:
+            db.execute("DELETE FROM open_faults WHERE stream=? AND code=?", (self.stream, code))
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        rows = self._store._query(
+            "SELECT code, body FROM open_faults WHERE stream=?", (self.stream,)
+        )
+        return {str(code): json.loads(body) for code, body in rows}

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -80,6 +80,7 @@ class TerminalAgent:
         options: AgentOptions | None = None,
         key: Ed25519PublicKey | None = None,
         lost_receipts: str = "reprint",
+        firmware_url: str | None = None,
     ) -> None:
         if lost_receipts not in LOST_RECEIPT_POLICIES:
             raise ValueError(f"lost_receipts: {lost_receipts!r} (use reprint or offer)")
@@ -92,7 +93,11 @@ class TerminalAgent:
         self.lost_receipts = lost_receipts
         self.logs = LogBuffer()
         self.commands = TerminalCommands(
-            runtime, logs=self.logs, data_dir=self.data_dir, status=self.status
+            runtime,
+            logs=self.logs,
+            data_dir=self.data_dir,
+            status=self.status,
+            firmware_url=firmware_url,
         )
         self.agent: Agent | None = None
         self.sources: EventFaults | None = None
@@ -102,7 +107,8 @@ class TerminalAgent:
         self._store: AgentStore | None = None
         self._crash = CrashHook(self._report_crash)
         self._tasks: list[asyncio.Task[None]] = []
-        self._recovering: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started = asyncio.Event()
 
     def attach(self) -> TerminalAgent:
@@ -137,7 +143,15 @@ class TerminalAgent:
             purchase_date=self.info.purchase_date,
         )
 
+    def call_soon(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``make()`` on the agent's loop (from any thread, e.g. the UI's)."""
+        loop = self._loop
+        if loop is None or self.agent is None:
+            raise RuntimeError("the agent is not running")
+        asyncio.run_coroutine_threadsafe(make(), loop)
+
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._store = AgentStore(self.data_dir / AGENT_DB)
         agent = Agent(
             self.settings,
@@ -209,11 +223,13 @@ class TerminalAgent:
     def _scan_journal(self) -> None:
         """Lost receipts left from before this start (a failed copy, then a restart)."""
         lost = self._lost()
+        if not lost and self.agent is not None:
+            self.agent.faults.clear("printer.failed")  # reprinted while we were down
         if lost and self.agent is not None:
             first = lost[0]
             self.agent.faults.raise_(
                 "printer.failed",
-                f"{len(lost)} receipt copies never printed",
+                f"{len(lost)} receipt {'copy' if len(lost) == 1 else 'copies'} never printed",
                 {"failed_copies": len(lost), "journal_id": first.journal_id, "copy": first.copy},
             )
 
@@ -293,6 +309,28 @@ class TerminalAgent:
         for listener in list(self.listeners):
             with contextlib.suppress(Exception):
                 listener(body)
+
+    #: The emulated terminal's own sensors, switched from the agent panel (a real terminal's
+    #: battery gauge and tamper switch would call ``faults.raise_``/``clear`` the same way).
+    SENSORS: ClassVar[dict[str, str]] = {
+        "battery.low": "battery below 10% (emulated)",
+        "tamper": "case opened: tamper switch (emulated)",
+    }
+
+    def toggle_sensor(self, code: str) -> None:
+        if code not in self.SENSORS:
+            raise ValueError(f"no emulated sensor for {code!r}")
+
+        async def toggle() -> None:
+            agent = self.agent
+            if agent is None:
+                return
+            if code in agent.faults.open:
+                agent.faults.clear(code)
+            else:
+                agent.faults.raise_(code, self.SENSORS[code])
+
+        self.call_soon(toggle)
 
     def repair_request(self, part: str, description: str, contact: str, tried: str = "") -> str:
         if self.agent is None:

@@ -15,6 +15,7 @@ MODULES = [
     "benchmarks.cli_startup",
     "benchmarks.firmware_download",
     "benchmarks.fuzz",
+    "benchmarks.fleet",
 ]
 
 if __name__ == "__main__":

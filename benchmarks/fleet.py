@@ -18,16 +18,19 @@ import asyncio
 import contextlib
 import faulthandler
 import os
+import resource
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import aiomqtt
+
 from agent.console import Console
 from agent.fleet import Fleet
 from agent.mosquitto import Mosquitto
-from agent.mqtt import BrokerSettings, make_client
+from agent.mqtt import BrokerSettings, make_client, settle
 from agent.service import AgentOptions
 
 TARGET = 1000
@@ -53,6 +56,7 @@ class Counter:
         self.beats: dict[str, set[int]] = defaultdict(set)
         self.faults: dict[str, int] = defaultdict(int)
         self.reports = 0
+        self.console_reconnects = 0
 
     def add(self, body: dict) -> None:
         self.reports += 1
@@ -66,75 +70,103 @@ class Counter:
 
 
 async def sys_counters(settings: BrokerSettings, into: dict[str, float]) -> None:
-    async with make_client(settings, "bench-sys") as client:
-        await client.subscribe("$SYS/broker/messages/+", qos=0)
-        await client.subscribe("$SYS/broker/clients/connected", qos=0)
-        async for m in client.messages:
-            with contextlib.suppress(ValueError):
-                into[str(m.topic).rsplit("/", 1)[-1]] = float(m.payload)  # type: ignore[arg-type]
+    while True:
+        client = make_client(settings, f"bench-sys-{os.getpid()}")
+        try:
+            async with client:
+                await client.subscribe("$SYS/broker/messages/+", qos=0)
+                async for m in client.messages:
+                    with contextlib.suppress(ValueError, TypeError):
+                        into[str(m.topic).rsplit("/", 1)[-1]] = float(m.payload)  # type: ignore[arg-type]
+        except aiomqtt.MqttError:
+            settle(client)
+            await asyncio.sleep(0.5)
+
+
+async def consume(console: Console, counter: Counter) -> None:
+    """The console with a persistent session: a dropped connection (a loop too busy to
+    answer keep-alives) loses nothing, the broker queues for it."""
+
+    def on_state(up: bool, _reason: str) -> None:
+        counter.console_reconnects += 0 if up else 1
+
+    async for body in console.follow(persistent=True, on_state=on_state):
+        counter.add(body)
 
 
 async def run(args: argparse.Namespace, url: str, broker_pid: int | None) -> int:
     settings = BrokerSettings.from_url(url)
     counter = Counter()
-    console = Console(settings, kinds=("status", "heartbeat", "fault"))
+    console = Console(
+        settings, kinds=("status", "heartbeat", "fault"), identifier=f"bench-console-{os.getpid()}"
+    )
     sysinfo: dict[str, float] = {}
-    async with console.connected():
-
-        async def consume() -> None:
-            async for body in console.reports():
-                counter.add(body)
-
-        consumer = asyncio.create_task(consume())
-        sys_task = asyncio.create_task(sys_counters(settings, sysinfo))
-        base_rss = rss_kb()
-        with tempfile.TemporaryDirectory() as tmp:
-            options = AgentOptions(heartbeat_interval=args.heartbeat, flush_timeout=10)
-            fleet = Fleet(settings, args.count, Path(tmp), options=options, ramp=args.ramp)
-            t0 = time.monotonic()
-            await fleet.start()
-            deadline = t0 + args.ramp + 60
-            while len(counter.online) < args.count and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            t_online = time.monotonic() - t0
-            print(f"online: {len(counter.online)}/{args.count} after {t_online:.1f}s", flush=True)
-            for agent in fleet.agents:
-                for n in range(args.faults):
-                    code = ("printer.paper_out", "reader.offline", "host.timeouts")[n % 3]
-                    agent.faults.raise_(code, details={"bench": n})
-            steady_from = time.monotonic()
-            cpu0, bcpu0 = cpu_s(), cpu_s(broker_pid) if broker_pid else 0.0
-            recv0, sent0 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
-            await asyncio.sleep(args.duration)
-            mem_kb = rss_kb() - base_rss
-            elapsed = time.monotonic() - steady_from
-            cpu1, bcpu1 = cpu_s(), cpu_s(broker_pid) if broker_pid else 0.0
-            recv1, sent1 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
-            online_end = len(counter.online)
-            fleet_online = fleet.online()
-            left = await fleet.stop(flush_timeout=10)
-            await asyncio.sleep(2)
-            sent_beats = {a.identity.terminal_id: a.link.heartbeats_sent for a in fleet.agents}
-        for task in (consumer, sys_task):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    consumer = asyncio.create_task(consume(console, counter))
+    sys_task = asyncio.create_task(sys_counters(settings, sysinfo))
+    while not console.attached:  # subscribed before the first terminal says anything
+        await asyncio.sleep(0.05)
+    base_rss = rss_kb()
+    base_fds = len(os.listdir("/proc/self/fd"))
+    with tempfile.TemporaryDirectory() as tmp:
+        options = AgentOptions(heartbeat_interval=args.heartbeat, flush_timeout=10)
+        fleet = Fleet(settings, args.count, Path(tmp), options=options, ramp=args.ramp)
+        t0 = time.monotonic()
+        await fleet.start()
+        deadline = t0 + args.ramp + 60
+        while len(counter.online) < args.count and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        t_online = time.monotonic() - t0
+        print(f"online: {len(counter.online)}/{args.count} after {t_online:.1f}s", flush=True)
+        for i, agent in enumerate(fleet.agents):
+            if i % 100 == 0:
+                await asyncio.sleep(0)  # keep the connections served meanwhile
+            for n in range(args.faults):
+                code = ("printer.paper_out", "reader.offline", "host.timeouts")[n % 3]
+                agent.faults.raise_(code, details={"bench": n})
+        steady_from = time.monotonic()
+        cpu0, bcpu0 = cpu_s(), cpu_s(broker_pid) if broker_pid else 0.0
+        recv0, sent0 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
+        await asyncio.sleep(args.duration)
+        mem_kb = rss_kb() - base_rss
+        fds = len(os.listdir("/proc/self/fd")) - base_fds
+        elapsed = time.monotonic() - steady_from
+        cpu1, bcpu1 = cpu_s(), cpu_s(broker_pid) if broker_pid else 0.0
+        recv1, sent1 = sysinfo.get("received", 0.0), sysinfo.get("sent", 0.0)
+        online_end = len(counter.online)
+        fleet_online = fleet.online()
+        left = await fleet.stop(flush_timeout=10)
+        # let the console drain what the broker queued for it: quiet for 3 s, at most 120 s
+        quiet_since, seen, until = time.monotonic(), counter.reports, time.monotonic() + 120
+        while time.monotonic() - quiet_since < 3 and time.monotonic() < until:
+            await asyncio.sleep(0.5)
+            if counter.reports != seen:
+                quiet_since, seen = time.monotonic(), counter.reports
+        acked = {a.identity.terminal_id: set(a.link.beats_acked) for a in fleet.agents}
+    for task in (consumer, sys_task):
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
 
     want_faults = args.count * args.faults
     got_faults = len(counter.faults)
-    lost_beats = sum(
-        len(set(range(1, n + 1)) - counter.beats.get(tid, set())) for tid, n in sent_beats.items()
-    )
-    beats_total = sum(sent_beats.values())
+    lost_beats = sum(len(seqs - counter.beats.get(tid, set())) for tid, seqs in acked.items())
+    beats_total = sum(len(seqs) for seqs in acked.values())
     print(f"terminals online during the run: {online_end}/{args.count} (fleet side {fleet_online})")
     print(
         f"faults: {got_faults}/{want_faults} arrived, duplicates dropped: "
         f"{console.dedup.duplicates}, left in outboxes: {left}"
     )
     print(f"heartbeats: {beats_total} sent and acknowledged, {lost_beats} missing at the console")
+    reconnects = sum(max(a.link.connects - 1, 0) for a in fleet.agents)
+    print(f"reconnects: terminals {reconnects}, console {counter.console_reconnects}")
     print(
         f"memory per terminal: {mem_kb / args.count:.0f} kB "
         f"(process RSS +{mem_kb / 1024:.1f} MB for {args.count})"
+    )
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    print(
+        f"file descriptors per terminal: {fds / args.count:.1f} (limit {limit}: at most "
+        f"~{int(limit / max(fds / args.count, 1e-9))} terminals per process)"
     )
     if recv1 > recv0:
         print(

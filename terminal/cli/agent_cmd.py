@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from terminal.cli.agent_options import add_agent_options, agent_broker, attach_agent
+from terminal.cli.devices_opts import add_input_device_options
 
 __all__ = ["add_parser"]
 
@@ -37,7 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="acquirer host tcp://HOST:PORT (default: in-process simulator)")
     p.add_argument("--spec", default="iso87ascii", help="dialect name or dialect file")
     p.add_argument("--terminal-id", help="terminal ID, field 41 (default from the config)")
-    p.add_argument("--printer", default="none", help="receipt printer URL (default: none)")
+    p.add_argument(
+        "--printer",
+        default="none",
+        help="receipt printer: pyserial URL (/dev/ttyUSB0, socket://H:P), file:PATH, text:PATH, "
+        "stdout or none (default)",
+    )
+    p.add_argument("--firmware-url", help="firmware repository for the TMS update command")
+    add_input_device_options(p)
     add_agent_options(p, embedded_default=True)
     p.set_defaults(func=run)
 
@@ -53,30 +61,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_repair)
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir)
-    from terminal.store.state import default_data_dir
+def _settings(args: argparse.Namespace) -> tuple[Any, bool, Path]:
+    """Config (options > environment > settings.toml, the same as every terminal command),
+    whether the host is the in-process simulator, and the data directory."""
+    from terminal.cli.options import spec_from, terminal_settings
 
-    return default_data_dir()
-
-
-def _config(args: argparse.Namespace, spec_name: str) -> Any:
-    from terminal.config import TerminalConfig
-
-    values: dict[str, Any] = {"spec": spec_name}
-    if getattr(args, "host", None):
-        values["host"] = args.host
-    if args.terminal_id:
-        values["terminal_id"] = args.terminal_id
-    return TerminalConfig(**values)
+    extra: dict[str, tuple[Any, str]] = {}
+    if getattr(args, "spec", None):
+        extra["spec"] = (args.spec, "--spec")
+    if getattr(args, "terminal_id", None):
+        extra["terminal_id"] = (args.terminal_id, "--terminal-id")
+    config, sources, data_dir = terminal_settings(args, **extra)
+    spec_from(config.spec, flag="--spec")
+    return config, sources["host"] == "default", data_dir
 
 
 @contextlib.asynccontextmanager
-async def _host(
-    args: argparse.Namespace, config: Any, spec: Any, data_dir: Path
-) -> AsyncIterator[Any]:
-    if args.host:
+async def _host(config: Any, spec: Any, data_dir: Path, embedded: bool) -> AsyncIterator[Any]:
+    if not embedded:
         yield config
         return
     from iso8583.host import EmbeddedHost
@@ -90,29 +92,42 @@ async def _host(
 
 
 def run(args: argparse.Namespace) -> int:
+    from terminal.cli.devices_opts import open_devices
     from terminal.cli.iso8583_cmds import resolve_spec
     from terminal.devices import open_printer
 
-    spec = resolve_spec(args.spec)
-    config = _config(args, spec.name)
-    printer = open_printer(args.printer)  # a bad URL fails before anything starts
+    config, embedded, data_dir = _settings(args)
+    spec = resolve_spec(config.spec)
+    devices = open_devices(args)  # bad URLs fail before anything starts
+    devices.printer = open_printer(args.printer, publish=devices.emit)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args, config, spec, printer))
+        asyncio.run(_run(args, (config, embedded, data_dir), spec, devices))
     return 0
 
 
-async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -> None:
+async def _run(
+    args: argparse.Namespace, setup: tuple[Any, bool, Path], spec: Any, devices: Any
+) -> None:
+    import logging
+
     from terminal.runtime import TerminalRuntime
 
-    data_dir = _data_dir(args)
+    problems = logging.StreamHandler(sys.stderr)  # warnings (broker unreachable...) on stderr
+    problems.setLevel(logging.WARNING)
+    problems.setFormatter(logging.Formatter("warning: %(message)s"))
+    logging.getLogger("agent").addHandler(problems)
+
+    config, embedded, data_dir = setup
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with agent_broker(args) as url, _host(args, config, spec, data_dir) as live:
-        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
+    async with agent_broker(args) as url, _host(config, spec, data_dir, embedded) as live:
+        runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=devices.printer)
+        devices.attach_to(runtime)
         agent = None if args.no_tms else attach_agent(args, runtime, data_dir, url)
         try:
+            devices.start()
             await runtime.start()
             where = f"TMS {agent.settings.url}" if agent else "no TMS"
             print(
@@ -121,57 +136,72 @@ async def _run(args: argparse.Namespace, config: Any, spec: Any, printer: Any) -
                 file=sys.stderr,
                 flush=True,
             )
-            if not args.broker_url and agent is not None:
+            if not args.tms and agent is not None:
                 print(f"TMS broker (embedded): {url}", flush=True)
             await stop.wait()
         finally:
             await runtime.stop()
+            devices.stop()
             runtime.close()
 
 
 def run_repair(args: argparse.Namespace) -> int:
-    from agent.mqtt import BrokerSettings
     from agent.reports import DeviceIdentity
-    from agent.service import Agent, AgentOptions
+    from agent.service import Agent
     from agent.store import AgentStore
     from agent.terminal_agent import AGENT_DB
+    from terminal.cli.tms_options import broker_settings
 
     for name in ("part", "description", "contact"):
         if not getattr(args, name).strip():
             print(f"error: --{name} must not be empty", file=sys.stderr)
             return 2
-    data_dir = _data_dir(args)
-    tid = args.terminal_id or _config(args, "iso87ascii").terminal_id
-    url = args.broker_url or "mqtt://127.0.0.1:1883"
-    from terminal.cli.tms_options import broker_settings
-
-    settings: BrokerSettings = broker_settings(args, url)
+    config, _embedded, data_dir = _settings(args)
+    tid = config.terminal_id
+    settings = broker_settings(args, args.tms or "mqtt://127.0.0.1")
     identity = DeviceIdentity(
         tid,
-        model=args.model,
+        model=args.model or "POSEMU-S1",
         serial=args.serial or f"PSM-{tid}",
-        purchase_date=args.purchase_date,
+        purchase_date=args.purchase_date or "",
     )
-
-    async def send() -> tuple[str, int]:
-        store = AgentStore(data_dir / AGENT_DB)
-        agent = Agent(
-            settings,
-            identity,
-            store,
-            data_dir=data_dir,
-            options=AgentOptions(flush_timeout=args.flush),
-        )
+    store = AgentStore(data_dir / AGENT_DB)
+    try:
+        agent = Agent(settings, identity, store, data_dir=data_dir)
         report_id = agent.repair_request(args.part, args.description, args.contact, args.tried)
-        left = agent.outbox.depth()
-        if args.broker_url:
-            await agent.start()
-            await agent.stop()
-            left = agent.outbox.depth()
+        sent = (
+            asyncio.run(_send_now(settings, tid, agent.outbox, args.flush)) if (args.tms) else False
+        )
+    finally:
         store.close()
-        return report_id, left
-
-    report_id, left = asyncio.run(send())
-    state = "sent" if left == 0 else "stored; it goes out with the terminal's next TMS connection"
-    print(f"repair request {report_id} {state}")
+    if sent:
+        print(f"repair request {report_id} sent")
+    else:
+        print(
+            f"repair request {report_id} stored in {data_dir / AGENT_DB}; it goes to the TMS "
+            "with the terminal's next connection"
+        )
     return 0
+
+
+async def _send_now(settings: Any, tid: str, outbox: Any, timeout: float) -> bool:
+    """Drain the terminal's outbox under a client ID of its own: never "online", no last will,
+    so a terminal agent running on the same data directory is not disturbed."""
+    import aiomqtt
+
+    from agent.link import drain
+    from agent.mqtt import make_client, settle
+
+    client = make_client(settings, f"posemu-{tid}-repair")
+
+    async def publish(topic: str, payload: bytes) -> None:
+        await client.publish(topic, payload, qos=1)
+
+    try:
+        async with asyncio.timeout(timeout), client:
+            await drain(outbox, publish)
+    except (aiomqtt.MqttError, TimeoutError) as exc:
+        print(f"warning: broker {settings.url}: {exc or 'timed out'}", file=sys.stderr)
+    finally:
+        settle(client)
+    return outbox.depth() == 0

@@ -10,21 +10,54 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from terminal.cli.tms_options import add_broker_options, broker_settings
+from terminal.cli.tms_options import add_broker_options, broker_settings, broker_url
 
 if TYPE_CHECKING:
     from agent.terminal_agent import TerminalAgent
     from terminal.runtime import TerminalRuntime
 
-__all__ = ["add_agent_options", "agent_broker", "attach_agent", "wants_agent"]
+__all__ = [
+    "AGENT_DESTS",
+    "add_agent_options",
+    "agent_broker",
+    "attach_agent",
+    "wants_agent",
+]
 
 
-def add_agent_options(p: argparse.ArgumentParser, *, embedded_default: bool) -> None:
+#: The agent's option dests; the top-level parser has them as ``global_<dest>``.
+AGENT_DESTS = (
+    "tms",
+    "mqtt_version",
+    "tms_prefix",
+    "tms_ca",
+    "tms_cert",
+    "tms_cert_key",
+    "no_tms",
+    "tms_public_key",
+    "heartbeat",
+    "lost_receipts",
+    "serial",
+    "model",
+    "purchase_date",
+)
+DEFAULT_HEARTBEAT = 30.0
+DEFAULT_MODEL = "POSEMU-S1"
+
+
+def add_agent_options(
+    p: argparse.ArgumentParser, *, embedded_default: bool, dest_prefix: str = ""
+) -> None:
+    """Every default is None (the defaults apply in :func:`attach_agent`), so a top-level
+    ``posemu --tms URL tui`` and ``posemu tui --tms URL`` merge without a false conflict."""
+    pre = dest_prefix
     g = p.add_argument_group("device management (TMS over MQTT)")
-    add_broker_options(g, flag="--tms", required=False)  # type: ignore[arg-type]
+    add_broker_options(g, flag="--tms", required=False, dest_prefix=pre)  # type: ignore[arg-type]
     g.add_argument(
         "--no-tms",
+        dest=f"{pre}no_tms",
         action="store_true",
+        default=None,
         help="run without the agent"
         + (
             " (default without --tms: an embedded broker on 127.0.0.1)"
@@ -34,28 +67,35 @@ def add_agent_options(p: argparse.ArgumentParser, *, embedded_default: bool) -> 
     )
     g.add_argument(
         "--tms-public-key",
+        dest=f"{pre}tms_public_key",
         metavar="FILE",
         help="TMS Ed25519 public key: run only commands signed with it",
     )
     g.add_argument(
         "--heartbeat",
+        dest=f"{pre}heartbeat",
         type=float,
-        default=30.0,
         metavar="S",
-        help="seconds between heartbeats (default 30)",
+        help=f"seconds between heartbeats (default {DEFAULT_HEARTBEAT:g})",
     )
     g.add_argument(
         "--lost-receipts",
+        dest=f"{pre}lost_receipts",
         choices=("reprint", "offer"),
-        default="reprint",
         help="when the printer works again: reprint failed copies as DUPLICATE "
         "(default) or offer them in the agent panel",
     )
-    g.add_argument("--serial", help="serial number reported to the TMS (default: PSM-<TID>)")
-    g.add_argument("--model", default="POSEMU-S1", help="model reported to the TMS")
+    g.add_argument(
+        "--serial",
+        dest=f"{pre}serial",
+        help="serial number reported to the TMS (default: PSM-<TID>)",
+    )
+    g.add_argument(
+        "--model", dest=f"{pre}model", help=f"model reported to the TMS (default {DEFAULT_MODEL})"
+    )
     g.add_argument(
         "--purchase-date",
-        default="",
+        dest=f"{pre}purchase_date",
         metavar="YYYY-MM-DD",
         help="purchase date sent with repair requests",
     )
@@ -63,19 +103,19 @@ def add_agent_options(p: argparse.ArgumentParser, *, embedded_default: bool) -> 
 
 def wants_agent(args: argparse.Namespace, *, embedded_default: bool) -> bool:
     if getattr(args, "no_tms", False):
-        if getattr(args, "broker_url", None):
+        if broker_url(args):
             from agent.errors import AgentError
 
             raise AgentError("--tms and --no-tms contradict each other")
         return False
-    return bool(getattr(args, "broker_url", None)) or embedded_default
+    return bool(broker_url(args)) or embedded_default
 
 
 @contextlib.asynccontextmanager
 async def agent_broker(args: argparse.Namespace) -> AsyncIterator[str]:
     """The broker URL: ``--tms``, or an embedded broker on 127.0.0.1 for as long as this runs."""
-    if args.broker_url:
-        yield args.broker_url
+    if broker_url(args):
+        yield str(broker_url(args))
         return
     from agent.broker import EmbeddedBroker
 
@@ -98,7 +138,8 @@ def attach_agent(
     from agent.service import AgentOptions
     from agent.terminal_agent import TerminalAgent, TerminalInfo
 
-    if args.heartbeat < 0.5:
+    heartbeat = DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat
+    if heartbeat < 0.5:
         raise AgentError("--heartbeat must be at least 0.5 seconds")
     if args.purchase_date:
         try:
@@ -112,9 +153,11 @@ def attach_agent(
         key = load_public_key(args.tms_public_key)
     settings = broker_settings(args, url)
     info = TerminalInfo(
-        model=args.model, serial=args.serial or "", purchase_date=args.purchase_date
+        model=args.model or DEFAULT_MODEL,
+        serial=args.serial or "",
+        purchase_date=args.purchase_date or "",
     )
-    options = AgentOptions(heartbeat_interval=args.heartbeat, flush_timeout=flush_timeout)
+    options = AgentOptions(heartbeat_interval=heartbeat, flush_timeout=flush_timeout)
     agent = TerminalAgent(
         runtime,
         settings,
@@ -122,6 +165,7 @@ def attach_agent(
         info=info,
         options=options,
         key=key,
-        lost_receipts=args.lost_receipts,
+        lost_receipts=args.lost_receipts or "reprint",
+        firmware_url=getattr(args, "firmware_url", None),
     )
     return agent.attach()

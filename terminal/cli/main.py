@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple, NoReturn
 
+from terminal.cli.agent_options import AGENT_DESTS
 from terminal.cli.options import add_global_options, emit_error, merge_global
 
 __all__ = ["COMMANDS", "Command", "build_parser", "find_command", "main"]
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:  # the TUI: it takes every top-level option
             args.host = args.spec = args.data_dir = args.theme = None
             args.reader = args.printer = args.scanner = args.firmware_url = None
+            args.__dict__.update(dict.fromkeys(AGENT_DESTS))  # the agent's, same way
         merge_global(args)
         return int(func(args))
     except KeyboardInterrupt:

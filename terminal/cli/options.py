@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from terminal.cli.agent_options import AGENT_DESTS, add_agent_options
 from terminal.core.errors import TerminalError
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ GLOBAL_OPTIONS: Final = {
     "global_printer": "printer",
     "global_scanner": "scanner",
     "global_firmware_url": "firmware_url",
+    **{f"global_{dest}": dest for dest in AGENT_DESTS},
 }
 
 
@@ -95,6 +97,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="firmware repository for the TUI's firmware screen",
     )
+    add_agent_options(parser, embedded_default=True, dest_prefix="global_")
 
 
 def add_terminal_options(p: argparse.ArgumentParser) -> None:
@@ -124,6 +127,7 @@ def add_terminal_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--firmware-url", help="firmware repository for the firmware screen (posemu firmware serve)"
     )
+    add_agent_options(p, embedded_default=True)
 
 
 def merge_global(args: argparse.Namespace) -> None:

@@ -422,7 +422,7 @@ async def _run(
         runtime = TerminalRuntime(live, data_dir=data_dir, spec=spec, printer=printer)
         devices.attach_to(runtime)
         if wants_agent(args, embedded_default=False):
-            attach_agent(args, runtime, data_dir, args.broker_url, flush_timeout=args.tms_flush)
+            attach_agent(args, runtime, data_dir, args.tms, flush_timeout=args.tms_flush)
         try:
             with devices:
                 async with tracing(

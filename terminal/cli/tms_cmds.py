@@ -1,9 +1,10 @@
-"""``posemu tms watch|send|fleet|keygen``: the TMS console side, against any MQTT broker.
+"""``posemu tms watch|send|fleet|broker|keygen``: the TMS console side, against any MQTT broker.
 
 ``watch`` prints one JSON line per report (status, heartbeat, fault, result, repair), each
 once (de-duplicated by ID), and keeps reconnecting if the broker goes away. ``send`` publishes
 one command, waits for its result and prints it as JSON. ``fleet`` prints a table of the
-terminals the broker knows (from their retained status and heartbeat). ``keygen`` writes an
+terminals the broker knows (from their retained status and heartbeat). ``broker`` runs a
+small MQTT broker on 127.0.0.1 to try all this without one of your own. ``keygen`` writes an
 Ed25519 key pair: the private key signs commands (``send --sign-key``), terminals verify
 with the public one (``posemu agent --tms-public-key``).
 
@@ -83,6 +84,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fleet.add_argument("--json", action="store_true", help="one JSON object per terminal")
     fleet.set_defaults(func=_fleet)
 
+    broker = tsub.add_parser(
+        "broker", help="run an MQTT broker on 127.0.0.1 for trying the agent (amqtt)"
+    )
+    broker.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    broker.set_defaults(func=_broker)
+
     keygen = tsub.add_parser("keygen", help="write a TMS Ed25519 key pair")
     keygen.add_argument("--out", type=Path, default=Path("."), help="directory (default: .)")
     keygen.set_defaults(func=_keygen)
@@ -109,10 +116,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 async def _watch_loop(args: argparse.Namespace, settings: Any) -> None:
-    import aiomqtt
-
     from agent.console import Console
-    from agent.mqtt import Backoff, make_client
     from agent.topics import REPORT_KINDS, check_terminal_id
 
     if args.terminal:
@@ -124,31 +128,24 @@ async def _watch_loop(args: argparse.Namespace, settings: Any) -> None:
         group=args.group,
         identifier=args.client_id,
     )
-    backoff = Backoff(cap=10)
+
+    def on_state(up: bool, reason: str) -> None:
+        if up:
+            print(f"watching {settings.url}", file=sys.stderr, flush=True)
+        else:
+            print(
+                f"warning: broker {settings.url}: {reason}; reconnecting",
+                file=sys.stderr,
+                flush=True,
+            )
+
     shown = 0
     async with asyncio.timeout(args.timeout):
-        while True:
-            try:
-                client = make_client(settings, console.identifier, persistent=bool(args.client_id))
-                async with client:
-                    console._client = client
-                    for topic in console._filters():
-                        await client.subscribe(topic, qos=1)
-                    backoff.reset()
-                    print(f"watching {settings.url}", file=sys.stderr, flush=True)
-                    async for body in console.reports():
-                        _emit(body)
-                        shown += 1
-                        if args.count and shown >= args.count:
-                            return
-            except aiomqtt.MqttError as exc:
-                delay = backoff.next_delay()
-                print(
-                    f"warning: broker {settings.url}: {exc}; retrying in {delay:.1f}s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                await asyncio.sleep(delay)
+        async for body in console.follow(persistent=bool(args.client_id), on_state=on_state):
+            _emit(body)
+            shown += 1
+            if args.count and shown >= args.count:
+                return
 
 
 # --- send -----------------------------------------------------------------------------------
@@ -268,6 +265,28 @@ async def _fleet_async(settings: Any, wait: float) -> Any:
                 async for _ in console.reports():
                     pass
     return console.fleet
+
+
+# --- broker -------------------------------------------------------------------------------
+def _broker(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        return _fail("--port must be 0-65535", EXIT_USAGE)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_broker_async(args.port))
+    return EXIT_OK
+
+
+async def _broker_async(port: int) -> None:
+    from agent.broker import EmbeddedBroker
+
+    async with EmbeddedBroker(port=port) as broker:
+        print(broker.url, flush=True)
+        print(
+            "MQTT broker (amqtt, 127.0.0.1 only, no persistence); Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        await asyncio.Event().wait()
 
 
 # --- keygen ---------------------------------------------------------------------------------

@@ -17,10 +17,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from iso8583 import Iso8583Error
 from iso8583.host.embedded import EmbeddedHost
 from iso8583.host.rules import HostError, Rules, default_rules
+from terminal.cli.agent_options import attach_agent, wants_agent
 from terminal.cli.iso8583_cmds import resolve_spec
 from terminal.cli.options import THEMES, add_terminal_options
 from terminal.config import ConfigError, TerminalConfig
@@ -74,6 +76,7 @@ class TuiRuntime:
         reader: str | None = None,
         printer: str | None = None,
         scanner: str | None = None,
+        agent_args: argparse.Namespace | None = None,
     ) -> None:
         self._settings = settings or []
         self._firmware_url = firmware_url
@@ -89,6 +92,8 @@ class TuiRuntime:
         self.embedded: EmbeddedHost | None = None
         self.runtime: TerminalRuntime | None = None
         self.services: PosServices | None = None
+        self._agent_args = agent_args
+        self.tms: Any = None  # agent.tms_side.TmsSide when the agent runs
 
     @property
     def store(self) -> TerminalStore | None:
@@ -128,6 +133,7 @@ class TuiRuntime:
                 devices.attach_to(runtime)  # a --printer replaces the pane printer
                 devices.start()
                 self.devices = devices
+            panel = self._attach_agent(runtime, config)
         except BaseException:
             self.close()
             raise
@@ -148,8 +154,26 @@ class TuiRuntime:
             else None,
             current_config=lambda: runtime.config,
             devices=self.devices,
+            agent=panel,
         )
         return self.services
+
+    def _attach_agent(self, runtime: TerminalRuntime, config: TerminalConfig) -> Any:
+        """With the agent on: the TMS side (the embedded broker unless ``--tms``) in a thread
+        of its own, the agent plugged into the runtime, and the panel for the TUI."""
+        args = self._agent_args
+        if args is None or not wants_agent(args, embedded_default=True):
+            return None
+        from agent.panel import AgentPanel
+        from agent.tms_side import TmsSide
+        from terminal.cli.tms_options import broker_settings, broker_url
+
+        url = broker_url(args)
+        settings = broker_settings(args, url) if url else None
+        self.tms = TmsSide(url, config.terminal_id, settings=settings)
+        url = self.tms.start()
+        agent = attach_agent(args, runtime, self._data_dir, url)
+        return AgentPanel(agent, self.tms)
 
     def close(self) -> None:
         if self.devices is not None:
@@ -158,6 +182,9 @@ class TuiRuntime:
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
+        if self.tms is not None:
+            self.tms.stop()
+            self.tms = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
@@ -226,6 +253,7 @@ def run_tui(args: argparse.Namespace) -> int:
             reader=getattr(args, "reader", None),
             printer=getattr(args, "printer", None),
             scanner=getattr(args, "scanner", None),
+            agent_args=args,
         )
         services = runtime.open()
     except (Iso8583Error, TerminalError, ConfigError, HostError, OSError) as exc:

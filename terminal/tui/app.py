@@ -53,6 +53,7 @@ from terminal.tui.screens import (
     QrMpmScreen,
     ResultScreen,
 )
+from terminal.tui.screens.agent import AgentScreen
 from terminal.tui.screens.base import PosScreen
 from terminal.tui.services import PosServices
 from terminal.tui.tracelog import TraceLog
@@ -88,6 +89,7 @@ PALETTE_COMMANDS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Journal", "Find a transaction, reprint a lost receipt", "action_open_screen", "journal"),
     ("Devices and agent", "Printer, readers, faults, firmware", "action_open_screen", "devices"),
     ("Firmware update", "Check for and install signed firmware", "action_open_screen", "firmware"),
+    ("Agent / TMS", "Faults, remote commands, repair request", "action_open_screen", "agent"),
     ("Home", "Back to amount entry", "go_home", None),
     ("Toggle light/dark theme", "Switch the colour theme", "action_toggle_theme", None),
 )
@@ -239,6 +241,7 @@ class PosApp(App[None]):
             "journal": JournalScreen,
             "devices": DevicesScreen,
             "firmware": self._firmware_screen,
+            "agent": AgentScreen,
         }
         if name == "firmware" and self.services.firmware is None:
             self.notify("No firmware repository: start with --firmware-url URL", severity="warning")

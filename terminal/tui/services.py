@@ -22,6 +22,7 @@ from terminal.core.receipting import CopyOutcome
 from terminal.core.receipts import Copy
 from terminal.engine.cardinput import CardInput
 from terminal.engine.results import TxnRef, TxnResult
+from terminal.tui.agent_port import AgentPanelPort
 
 __all__ = [
     "Clock",
@@ -159,3 +160,4 @@ class PosServices:
     #: The config in force now (the runtime's, which a restart may replace); None: fixed.
     current_config: Callable[[], TerminalConfig] | None = None
     devices: DevicesLike | None = None  # serial reader, printer, scanner (None: none attached)
+    agent: AgentPanelPort | None = None  # the device-management agent, if it runs

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,21 +38,30 @@ def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
         return proc.communicate()
 
 
+_LINES: dict[int, queue.Queue[str]] = {}
+
+
 def read_json_line(proc: subprocess.Popen[str], timeout: float = 30) -> dict[str, Any]:
     """The next JSON line the process prints (a watcher), within ``timeout`` seconds."""
-    import selectors
+    lines = _LINES.get(proc.pid)
+    if lines is None:
+        lines = _LINES[proc.pid] = queue.Queue()
+        stdout = proc.stdout
+        assert stdout is not None
 
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sel.select(timeout=0.2):
-            line = proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"watcher ended: {proc.stderr.read() if proc.stderr else ''}")
-            return json.loads(line)
-    raise AssertionError("no report within the timeout")
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put("")
+
+        threading.Thread(target=pump, daemon=True).start()
+    try:
+        line = lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError("no report within the timeout") from None
+    if not line:
+        raise AssertionError(f"watcher ended: {proc.stderr.read() if proc.stderr else ''}")
+    return json.loads(line)
 
 
 def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
@@ -76,25 +87,18 @@ def outbox_depth(data_dir: Path) -> int:
             return 0
 
 
-def wait_online(url: str, tid: str = "POSEMU01") -> None:
+def wait_online(url: str, tid: str = "POSEMU01", timeout: float = 30) -> None:
     """Until the terminal's retained status says online (its command subscription exists)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        done = run(
-            "tms",
-            "watch",
-            "--broker",
-            url,
-            "--terminal",
-            tid,
-            "--type",
-            "status",
-            "--count",
-            "1",
-            "--timeout",
-            "5",
-        )
-        if '"online"' in done.stdout:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{tid} did not come online at {url}")
+    import asyncio
+
+    from agent.console import Console
+    from agent.mqtt import BrokerSettings
+
+    async def watch() -> None:
+        console = Console(BrokerSettings.from_url(url), terminal_id=tid, kinds=["status"])
+        async with asyncio.timeout(timeout), console.connected():
+            async for body in console.reports():
+                if body.get("state") == "online":
+                    return
+
+    asyncio.run(watch())

@@ -210,8 +210,209 @@ def test_signatures_expiry_and_repeated_ids(mosquitto: Mosquitto, tmp_path):
         (("watch", "--broker", "mqtt://127.0.0.1:1", "--count", "0"), "--count"),
     ],
 )
-def test_console_usage_errors_are_one_line(args, message):
-    done = run("tms", *args)
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert "Traceback" not in done.stderr
+def test_console_usage_errors_are_one_line(args, message, capsys):
+    from terminal.cli.main import main
+
+    assert main(["tms", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_repair_request_stored_offline_then_sent(mosquitto: Mosquitto, tmp_path):
+    stored = run(
+        "repair",
+        "--data-dir",
+        str(tmp_path),
+        "--part",
+        "printer",
+        "--description",
+        "paper jams",
+        "--contact",
+        "Ms Li 1380000",
+        "--purchase-date",
+        "2025-03-01",
+    )
+    assert stored.returncode == 0, stored.stderr
+    assert "stored" in stored.stdout
+    watch = watcher(mosquitto.url, "--type", "repair")
+    try:
+        sent = run(
+            "repair",
+            "--data-dir",
+            str(tmp_path),
+            "--tms",
+            mosquitto.url,
+            "--part",
+            "reader",
+            "--description",
+            "no swipes read",
+            "--contact",
+            "Mr Wang",
+        )
+        first, second = read_json_line(watch), read_json_line(watch)
+    finally:
+        stop(watch)
+    assert sent.returncode == 0, sent.stderr
+    assert "sent" in sent.stdout
+    assert [first["part"], second["part"]] == ["printer", "reader"]  # oldest first
+    assert first["device"]["purchase_date"] == "2025-03-01"
+    assert first["contact"] == "Ms Li 1380000"
+    bad = run(
+        "repair", "--data-dir", str(tmp_path), "--part", " ", "--description", "x", "--contact", "y"
+    )
+    assert bad.returncode == 2
+    assert "--part" in bad.stderr
+
+
+def test_fleet_command_brings_terminals_online(mosquitto: Mosquitto, tmp_path):
+    fleet = start(
+        "fleet",
+        "--count",
+        "5",
+        "--tms",
+        mosquitto.url,
+        "--heartbeat",
+        "1",
+        "--ramp",
+        "0.5",
+        "--duration",
+        "30",
+        "--every",
+        "1",
+    )
+    try:
+        wait_online(mosquitto.url, "FLT00005")
+        table = run("tms", "fleet", "--broker", mosquitto.url, "--json", "--wait", "1")
+    finally:
+        stop(fleet)
+    rows = [json.loads(line) for line in table.stdout.splitlines()]
+    assert [r["tid"] for r in rows] == [f"FLT{i:05d}" for i in range(1, 6)]
+    assert all(r["online"] for r in rows)
+
+
+class SimPrinter:
+    """The ESC/POS printer simulator (what ``posemu devsim printer --listen`` runs), served
+    over TCP by a pump thread in this process so the test can pull its paper."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from terminal.core.devices import PrinterStatus
+        from terminal.devices.sim.devices import PrinterSim
+        from terminal.devices.sim.transport import TcpEnd
+
+        self.end = TcpEnd()
+        self.sim = PrinterSim(
+            self.end, status=PrinterStatus(), say=lambda _t: None, show=lambda _t: None
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.end.label}?poll=0.2"
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            data = self.end.read(0.02)
+            if data:
+                self.sim.on_bytes(data)
+
+    def duplicates(self) -> int:
+        return sum("DUPLICATE" in r.text for r in self.sim.receipts)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.end.close()
+
+
+def test_simulated_paper_out_lost_receipt_and_reprints_on_the_sim_printer(
+    mosquitto: Mosquitto, tmp_path
+):
+    printer = SimPrinter()
+    printer.sim.command("paper", "out")
+    watch = watcher(mosquitto.url, "--type", "fault")
+    agent = None
+    try:
+        paid = run(
+            "pay",
+            "sale",
+            "--amount",
+            "7.00",
+            "--card",
+            "visa-approve",
+            "--json",
+            "--data-dir",
+            str(tmp_path),
+            "--printer",
+            printer.url,
+            "--tms",
+            mosquitto.url,
+        )
+        assert paid.returncode == 0, paid.stderr
+        stan = json.loads(paid.stdout)["stan"]
+        faults = {}
+        while {"printer.paper_out", "printer.failed"} - set(faults):
+            fault = read_json_line(watch)
+            faults[fault["code"]] = fault
+        [entry] = journal_copies(tmp_path)
+        assert entry["copies"][0]["status"] == "failed"
+
+        agent = start(
+            "agent", "--data-dir", str(tmp_path), "--tms", mosquitto.url, "--printer", printer.url
+        )
+        wait_online(mosquitto.url)
+        printer.sim.command("paper", "in")  # the lost receipt comes out as a DUPLICATE
+        wait_for(lambda: printer.duplicates() == 1, what="the lost receipt reprinted")
+        sent = run(
+            "tms",
+            "send",
+            "--broker",
+            mosquitto.url,
+            "--terminal",
+            "POSEMU01",
+            "reprint",
+            f"stan={stan}",
+            "copy=customer",
+        )
+        assert sent.returncode == 0, sent.stderr
+        wait_for(lambda: printer.duplicates() == 2, what="the remote reprint")
+    finally:
+        if agent is not None:
+            stop(agent)
+        stop(watch)
+        printer.close()
+    paper = faults["printer.paper_out"]
+    assert paper["severity"] == "major"
+    assert paper["id"]
+    assert paper["at"].endswith("Z")
+    assert faults["printer.failed"]["details"]["reason"]
+
+
+def test_last_will_says_offline_when_the_terminal_is_killed(mosquitto: Mosquitto, tmp_path):
+    import asyncio
+
+    from agent.console import Console
+    from agent.mqtt import BrokerSettings
+
+    agent = start("agent", "--data-dir", str(tmp_path), "--tms", mosquitto.url)
+    try:
+        wait_online(mosquitto.url)
+    finally:
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(10)
+
+    async def last_status() -> dict:
+        console = Console(BrokerSettings.from_url(mosquitto.url), kinds=["status"])
+        async with asyncio.timeout(20), console.connected():
+            async for body in console.reports():
+                if body["state"] == "offline":
+                    return body
+        raise AssertionError("no offline status")
+
+    status = asyncio.run(last_status())
+    assert status["reason"] == "connection lost"
+    assert status["tid"] == "POSEMU01"

@@ -54,10 +54,10 @@ async def collect(console: Console, predicate: Any, timeout: float = 10) -> list
     return seen
 
 
-async def round_trip(url: str, tmp: Path, version: str) -> None:
-    settings = BrokerSettings.from_url(url, version=version)
+async def round_trip(url: str, tmp: Path, version: str, **tls: str) -> None:
+    settings = BrokerSettings.from_url(url, version=version, **tls)
     console = Console(settings, terminal_id="T1", group="tms" if version == "5" else None)
-    async with console.connected(), running_agent(url, tmp, version=version) as agent:
+    async with console.connected(), running_agent(url, tmp, version=version, **tls) as agent:
         agent.faults.raise_("printer.paper_out", details={"device": "sim"})
         seen = await collect(console, lambda s: any(b["type"] == "fault" for b in s))
         fault = next(b for b in seen if b["type"] == "fault")
@@ -112,19 +112,8 @@ async def test_broker_restart_mid_stream_every_fault_exactly_once(
     received: list[str] = []
 
     async def watch() -> None:
-        from agent.mqtt import make_client
-
-        while True:
-            try:
-                console.identifier = "tms-restart-test"
-                client = make_client(settings, console.identifier, persistent=True)
-                async with client:
-                    console._client = client
-                    await client.subscribe("posemu/+/fault", qos=1)
-                    async for body in console.reports():
-                        received.append(body["details"]["n"])
-            except Exception:
-                await asyncio.sleep(0.1)
+        async for body in console.follow(persistent=True):
+            received.append(body["details"]["n"])
 
     codes = ["printer.paper_out", "printer.cover_open", "reader.offline", "tamper"]
     async with running_agent(mosquitto.url, tmp_path) as agent:
@@ -149,3 +138,65 @@ async def test_broker_restart_mid_stream_every_fault_exactly_once(
     assert sorted(received) == sent
     assert len(received) == len(set(received))
     assert agent.link.connects >= 2
+
+
+async def test_mqtt5_shared_subscription_splits_the_fleet_between_workers(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    settings = BrokerSettings.from_url(mosquitto.url, version="5")
+    workers = [Console(settings, kinds=["fault"], group="tms") for _ in range(2)]
+    got: list[list[int]] = [[], []]
+
+    async def work(i: int) -> None:
+        async with workers[i].connected():
+            async for body in workers[i].reports():
+                got[i].append(body["details"]["n"])
+
+    tasks = [asyncio.create_task(work(i)) for i in range(2)]
+    async with running_agent(mosquitto.url, tmp_path, version="5") as agent:
+        await asyncio.wait_for(agent.link.connected.wait(), 10)
+        while not all(w.attached for w in workers):
+            await asyncio.sleep(0.05)
+        for n in range(20):
+            agent.send_report("fault", state="raised", code="tamper", details={"n": n})
+        async with asyncio.timeout(10):
+            while len(got[0]) + len(got[1]) < 20:
+                await asyncio.sleep(0.05)
+    for task in tasks:
+        task.cancel()
+    assert sorted(got[0] + got[1]) == list(range(20))  # each report to one worker only
+    assert got[0]
+    assert got[1]
+
+
+async def test_mqtts_with_ca_and_client_certificate(tmp_path: Path) -> None:
+    import aiomqtt
+
+    from agent.mosquitto import MOSQUITTO
+    from tests.agent.certs import make_certs
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto not installed")
+    certs = make_certs(tmp_path)
+    workdir = tmp_path / "broker"
+    workdir.mkdir()
+    broker = Mosquitto(
+        workdir,
+        extra_config=f"cafile {certs['ca']}\ncertfile {certs['server']}\n"
+        f"keyfile {certs['server_key']}\nrequire_certificate true\n",
+    )
+    broker.start()
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    tls = {
+        "ca_file": str(certs["ca"]),
+        "cert_file": str(certs["client"]),
+        "key_file": str(certs["client_key"]),
+    }
+    try:
+        await round_trip(url, tmp_path, "3.1.1", **tls)
+        no_cert = Console(BrokerSettings.from_url(url, ca_file=str(certs["ca"])))
+        with pytest.raises(aiomqtt.MqttError):
+            async with no_cert.connected():
+                pass
+    finally:
+        broker.stop()

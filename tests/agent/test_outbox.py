@@ -101,3 +101,29 @@ def test_every_report_arrives_exactly_once_under_random_disconnects(
     assert len(delivered) == len(set(delivered))
     assert box.depth() == 0
     store.close()
+
+
+def test_open_faults_survive_a_restart_and_are_cleared_with_their_id(tmp_path: Path) -> None:
+    from agent.mqtt import BrokerSettings
+    from agent.reports import DeviceIdentity
+    from agent.service import Agent
+
+    settings = BrokerSettings.from_url("mqtt://127.0.0.1:1")
+    store = AgentStore(tmp_path / "agent.sqlite", durable=False)
+    first = Agent(settings, DeviceIdentity("T1"), store)
+    first.faults.raise_("printer.paper_out")
+    raised_id = first.faults.open["printer.paper_out"].report_id
+    store.close()
+
+    store = AgentStore(tmp_path / "agent.sqlite", durable=False)
+    again = Agent(settings, DeviceIdentity("T1"), store)  # the terminal restarted
+    assert list(again.faults.open) == ["printer.paper_out"]
+    again.faults.clear("printer.paper_out")  # paper was loaded while it was down
+    bodies = [json.loads(item.payload) for item in again.outbox.pending()]
+    assert [(b["state"], b["code"]) for b in bodies] == [
+        ("raised", "printer.paper_out"),
+        ("cleared", "printer.paper_out"),
+    ]
+    assert bodies[1]["details"]["fault_id"] == raised_id
+    assert store.open_faults("T1").load() == {}
+    store.close()

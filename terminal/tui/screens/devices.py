@@ -59,10 +59,26 @@ class DevicesScreen(PosScreen[None]):
         table = self.query_one("#devices-table", DataTable)
         table.add_columns("Device", "Link", "State", "Last event")
         self._refresh()
-        if self.pos.services.devices is not None:
+        if self.pos.services.devices is not None or self.pos.services.agent is not None:
             self.set_interval(1.0, self._refresh)  # device threads change state any time
 
+    def _agent_line(self) -> str | None:
+        """The agent in one line (the agent panel, ``a``, has the rest); None: agent off."""
+        agent = self.pos.services.agent
+        if agent is None:
+            return None
+        status = agent.status()
+        faults = len(status.get("open_faults", []))
+        return (
+            f"Agent {status.get('state')}: TMS {agent.broker_url}\n"
+            f"Outbox {status.get('outbox_depth', '?')}, open faults {faults}\n"
+            "a: the agent panel (faults, remote commands, repair request)"
+        )
+
     def _refresh(self) -> None:
+        line = self._agent_line()
+        if line is not None:
+            self.set_text("#agent-state", line)
         controller = self.pos.controller
         table = self.query_one("#devices-table", DataTable)
         table.clear()

@@ -40,6 +40,7 @@ class HomeScreen(PosScreen[None]):
         Binding("m", "app.open_screen('menu')", "Menu"),
         Binding("j", "app.open_screen('journal')", "Journal"),
         Binding("d", "app.open_screen('devices')", "Devices"),
+        Binding("a", "app.open_screen('agent')", "Agent", show=False),
     ]
 
     def __init__(self) -> None:
