@@ -97,3 +97,16 @@ def test_option_twice_with_the_same_value_is_fine(run, tmp_path):
     d = str(tmp_path)
     out = run("--data-dir", d, "--data-dir", d, "pay", "echo", "--timeout", "5", "--timeout", "5")
     assert out.code == 0, out
+
+
+def test_store_commands_honour_posemu_data_dir(run, tmp_path, monkeypatch):
+    d = tmp_path / "d"
+    monkeypatch.setenv("POSEMU_DATA_DIR", str(d))
+    assert run("pay", "sale", "--amount", "1.00", "--card", "visa-approve").code == 0
+    check = run("store", "check", "--json")
+    assert check.code == 0, check
+    assert str(d) in check.out
+    backup = run("store", "backup")
+    assert backup.code == 0, backup
+    assert list((d / "backups").glob("*.db"))
+    assert not (tmp_path / "xdg").exists()  # the per-user folder was never touched
