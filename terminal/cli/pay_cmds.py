@@ -438,6 +438,11 @@ async def _run(
             runtime.close()
     if result.error:
         print(f"error: {result.error}", file=sys.stderr, flush=True)
+    return _exit_status(result)
+
+
+def _exit_status(result: TxnResult) -> int:
+    if result.error:
         return EXIT_HOST
     return EXIT_APPROVED if result.approved else EXIT_DECLINED
 
@@ -476,7 +481,12 @@ def _print(result: TxnResult, as_json: bool, runtime: TerminalRuntime) -> None:
             "error": result.error,
             "balance": _money(result.balance, result.currency),
             "batch": result.batch,
+            # the documented error contract holds for a result that carries an error too
+            "ok": not result.error,
+            "exit_status": _exit_status(result),
         }
+        if result.error:
+            body["error_kind"] = "host"
         if result.order_ref:
             body["order_ref"] = result.order_ref
         if result.totals is not None:

@@ -110,3 +110,29 @@ def test_store_commands_honour_posemu_data_dir(run, tmp_path, monkeypatch):
     assert backup.code == 0, backup
     assert list((d / "backups").glob("*.db"))
     assert not (tmp_path / "xdg").exists()  # the per-user folder was never touched
+
+
+def test_host_with_another_master_key_exit_3_one_json_object_no_reversal(run, tmp_path):
+    from iso8583.host import EmbeddedHost
+    from iso8583.keys import Key, KeyAlgorithm
+
+    d = str(tmp_path / "d")
+    first = run("pay", "sale", "--amount", "1.00", "--card", "visa-approve", "--data-dir", d)
+    assert first.code == 0
+    tmk = Key(bytes.fromhex("11111111111111112222222222222222"), KeyAlgorithm.TDES)
+    with EmbeddedHost("iso87ascii", tmk=tmk) as other:
+        address, port = other.address
+        argv = ("--host", f"{address}:{port}", "--data-dir", d, "--json")
+        out = run("pay", "sale", "--amount", "7.00", "--card", "visa-approve", *argv)
+        assert out.code == 3, out
+        body = out.json
+        assert body["ok"] is False
+        assert body["exit_status"] == 3
+        assert body["error_kind"] == "host"
+        assert body["response_code"] == "A7"
+        assert body["reversal_pending"] is False
+        assert "TMK" in body["error"]
+        assert "posemu config" in out.err
+        assert run("pay", "echo", *argv).code == 0  # nothing queued to retry
+    listed = run("journal", "list", "--data-dir", d, "--json")
+    assert "timed-out" not in listed.out
