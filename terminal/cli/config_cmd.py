@@ -89,15 +89,15 @@ def cmd_unset(args: argparse.Namespace) -> int:
         path = save_settings(data_dir, dict.fromkeys(args.names))
     except (TerminalError, OSError) as exc:
         return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT, kind="input")
-    _done(args, path, sorted(args.names))
+    _done(args, path, sorted(args.names), verb="removed from")
     return 0
 
 
-def _done(args: argparse.Namespace, path: object, names: list[str]) -> None:
+def _done(args: argparse.Namespace, path: object, names: list[str], verb: str = "saved in") -> None:
     if args.json:
         print(json.dumps({"ok": True, "file": str(path), "changed": names}))
     else:
-        print(f"{', '.join(names)}: saved in {path}")
+        print(f"{', '.join(names)}: {verb} {path}")
 
 
 def cmd_path(args: argparse.Namespace) -> int:

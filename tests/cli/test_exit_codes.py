@@ -136,3 +136,10 @@ def test_host_with_another_master_key_exit_3_one_json_object_no_reversal(run, tm
         assert run("pay", "echo", *argv).code == 0  # nothing queued to retry
     listed = run("journal", "list", "--data-dir", d, "--json")
     assert "timed-out" not in listed.out
+
+
+def test_config_unset_says_removed(run, tmp_path):
+    assert run("config", "set", "currency", "USD", "--data-dir", str(tmp_path)).code == 0
+    out = run("config", "unset", "currency", "--data-dir", str(tmp_path))
+    assert out.code == 0
+    assert "currency: removed from" in out.out
