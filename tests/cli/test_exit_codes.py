@@ -143,3 +143,13 @@ def test_config_unset_says_removed(run, tmp_path):
     out = run("config", "unset", "currency", "--data-dir", str(tmp_path))
     assert out.code == 0
     assert "currency: removed from" in out.out
+
+
+def test_a_preauth_completes_once(run, tmp_path):
+    d = ("--data-dir", str(tmp_path))
+    pre = run("pay", "preauth", "--amount", "80.00", "--card", "visa-approve", "--json", *d)
+    jid = str(pre.json["journal_id"])
+    assert run("pay", "completion", "--id", jid, "--amount", "75.00", *d).code == 0
+    again = run("pay", "completion", "--id", jid, "--amount", "5.00", "--json", *d)
+    assert again.code == 2, again
+    assert "already completed" in again.json["error"]
