@@ -7,16 +7,18 @@ trial, and too many boots without a passing health check bring the previous slot
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from tuf.api import exceptions as tuf_exc
 from tuf.api.metadata import Metadata, Root
 
-from firmware_update.errors import PackageError, Reason, UpdateRefused
+from firmware_update.errors import PackageError, Reason, StateError, UpdateRefused
 from firmware_update.lock import update_lock
 from firmware_update.machine import (
     TRIAL_STATES,
@@ -24,11 +26,13 @@ from firmware_update.machine import (
     Slot,
     State,
     UpdateRecord,
+    last_good_path,
     load_record,
     save_record,
 )
 from firmware_update.package import Manifest, verify_slot
 from firmware_update.slots import Layout, journal_problem, latest_backup, restore_journal
+from firmware_update.versions import FACTORY_VERSION
 
 __all__ = [
     "DEFAULT_MAX_BOOTS",
@@ -37,6 +41,7 @@ __all__ = [
     "HealthCheck",
     "active_slot",
     "default_health_check",
+    "load_or_recover",
     "on_boot",
     "read_status",
     "rolled_back",
@@ -44,6 +49,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BOOTS: Final = 3
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +109,7 @@ def trust(data_dir: Path, root_json: bytes, *, replace_existing: bool = False) -
 def read_status(data_dir: Path) -> dict[str, Any]:
     """Slots, versions, active slot, state and last result; read-only."""
     layout = Layout(data_dir)
-    record = load_record(layout.state)
+    record = load_or_recover(layout)
     slots = {}
     for slot in Slot:
         path = layout.slot(slot)
@@ -134,6 +141,75 @@ def read_status(data_dir: Path) -> dict[str, Any]:
     }
 
 
+def load_or_recover(layout: Layout) -> UpdateRecord:
+    """The update record; a damaged one is recovered so that the terminal stays bootable.
+
+    The record is only ever replaced atomically, so damage comes from outside (a disk error, a
+    person). The damaged file is kept as ``state.json.damaged``; the record comes back from its
+    last-good copy, or, when that is damaged too, from the slots themselves: the newest slot
+    whose files verify against its manifest becomes the active one (none: factory firmware on
+    slot A). A missing record is damage too once a slot was installed or a copy exists.
+    Either way ``reason`` says ``state-recovered`` and ``last_result`` says how.
+    """
+    copy = last_good_path(layout.state)
+    if not layout.state.exists():
+        installed = any(layout.slot(slot).is_dir() for slot in Slot)
+        if not (copy.exists() or installed):
+            return UpdateRecord()  # never updated: factory firmware on slot A
+        damage, kept = "missing", "nothing to keep"
+    else:
+        try:
+            return load_record(layout.state)
+        except StateError as exc:
+            damage = str(exc)
+        aside = layout.state.with_name(layout.state.name + ".damaged")
+        try:
+            os.replace(layout.state, aside)
+        except OSError:
+            raise StateError(damage) from None  # unreadable rather than damaged: say so
+        kept = f"kept as {aside.name}"
+    try:
+        if not copy.exists():
+            raise StateError(f"{copy} is missing")
+        record = load_record(copy)
+        how = f"restored from {copy.name}"
+    except StateError as copy_damage:
+        record = _record_from_slots(layout)
+        how = (
+            f"rebuilt from the slots ({copy_damage}): slot {record.active.value.upper()} "
+            f"with {record.running}"
+        )
+    record = replace(
+        record,
+        reason=Reason.STATE_RECOVERED.value,
+        last_result=f"{layout.state.name} was damaged ({damage}; {kept}); {how}",
+    )
+    save_record(layout.state, record)
+    _LOG.warning("firmware: %s", record.last_result)
+    return record
+
+
+def _record_from_slots(layout: Layout) -> UpdateRecord:
+    """A record for what is on disk: the newest verifying slot, at rest, nothing older after."""
+    versions = {}
+    for slot in Slot:
+        path = layout.slot(slot)
+        if path.is_dir():
+            try:
+                versions[slot] = verify_slot(path).version
+            except PackageError:
+                continue  # not bootable: never chosen (and left as it is for a look)
+    if not versions:
+        return UpdateRecord(state=State.IDLE)  # slot A empty = factory firmware
+    active = max(versions, key=lambda s: versions[s])
+    return UpdateRecord(
+        state=State.IDLE,
+        active=active,
+        versions={s.value: str(v) for s, v in versions.items()},
+        floor=str(max(versions[active], FACTORY_VERSION)),
+    )
+
+
 def on_boot(
     data_dir: Path, *, max_boots: int = DEFAULT_MAX_BOOTS, lock_held: bool = False
 ) -> BootInfo:
@@ -146,7 +222,7 @@ def on_boot(
     update lock; ``lock_held``: the caller is that updater) is not interrupted.
     """
     layout = Layout(data_dir)
-    record = load_record(layout.state)
+    record = load_or_recover(layout)
     if record.state in (State.DOWNLOADING, State.VERIFYING, State.INSTALLING):
         if not lock_held:
             with update_lock(layout) as free:
@@ -190,7 +266,7 @@ def _interrupted(layout: Layout, record: UpdateRecord) -> UpdateRecord:
 def active_slot(data_dir: Path) -> BootInfo:
     """The slot to run on, read-only (a restart of the core within one process)."""
     layout = Layout(data_dir)
-    return _boot_info(layout, load_record(layout.state))
+    return _boot_info(layout, load_or_recover(layout))
 
 
 def _boot_info(layout: Layout, record: UpdateRecord) -> BootInfo:

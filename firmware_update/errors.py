@@ -51,6 +51,7 @@ class Reason(StrEnum):
     CRASH_LOOP = "crash-loop"
     INTERRUPTED = "interrupted"
     BUSY = "busy"
+    STATE_RECOVERED = "state-recovered"  # the update record was damaged from outside
 
 
 #: Reasons that are trouble rather than a verdict on the package: reported as "failed".

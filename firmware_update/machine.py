@@ -35,6 +35,7 @@ __all__ = [
     "Slot",
     "State",
     "UpdateRecord",
+    "last_good_path",
     "load_record",
     "next_state",
     "save_record",
@@ -192,11 +193,26 @@ def load_record(path: Path) -> UpdateRecord:
         raise StateError(f"{path}: not valid JSON ({exc})") from exc
 
 
+def last_good_path(path: Path) -> Path:
+    """The copy of the record kept beside it (``state.last-good.json``) for recovery."""
+    return path.with_name(f"{path.stem}.last-good{path.suffix}")
+
+
 def save_record(path: Path, record: UpdateRecord) -> None:
-    """Atomic replace: temp file in the same directory, fsync, rename, fsync the directory."""
+    """Atomic replace of the record, then of its last-good copy.
+
+    A kill between the two leaves the copy one record behind, still whole; it is only read
+    when the record itself was damaged from outside (:func:`firmware_update.boot.load_or_recover`).
+    """
+    data = json.dumps(record.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+    _atomic_write(path, data)
+    _atomic_write(last_good_path(path), data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    data = json.dumps(record.to_json(), indent=2, sort_keys=True).encode() + b"\n"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data)

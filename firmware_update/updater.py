@@ -35,6 +35,7 @@ from firmware_update.boot import (
     Health,
     HealthCheck,
     default_health_check,
+    load_or_recover,
     on_boot,
     rolled_back,
 )
@@ -53,7 +54,6 @@ from firmware_update.machine import (
     Event,
     State,
     UpdateRecord,
-    load_record,
     save_record,
 )
 from firmware_update.package import Manifest, read_manifest, verify_slot
@@ -223,7 +223,7 @@ class Updater:
         return self._check(self._tuf())[0]
 
     def _check(self, tuf: TufUpdater) -> tuple[Release | None, Any]:
-        record = load_record(self.layout.state)
+        record = load_or_recover(self.layout)
         fitting = [r for r in self._releases(tuf) if not r.models or self.model in r.models]
         if not fitting:
             return None, None
@@ -295,7 +295,7 @@ class Updater:
             raise UpdateRefused(
                 Reason.WRONG_MODEL, f"{manifest.version} is for {', '.join(manifest.models)}"
             )
-        self._refuse_downgrade(load_record(self.layout.state), manifest.version)
+        self._refuse_downgrade(load_or_recover(self.layout), manifest.version)
         return manifest
 
     # --- the run -----------------------------------------------------------------------------
@@ -305,7 +305,7 @@ class Updater:
         One at a time per data directory (across processes): a second run answers busy."""
         with update_lock(self.layout) as mine:
             if not mine:
-                record = load_record(self.layout.state)
+                record = load_or_recover(self.layout)
                 return Outcome(
                     record.state, record.running, "an update is already running", Reason.BUSY
                 )
@@ -319,7 +319,7 @@ class Updater:
             record = await self.finish_trial()
             if record.state is not State.COMMITTED:
                 return self._outcome(record)
-        record = load_record(self.layout.state)
+        record = load_or_recover(self.layout)
         if record.state not in REST_STATES:
             return Outcome(
                 record.state, record.running, "an update is already running", Reason.BUSY
@@ -349,7 +349,7 @@ class Updater:
         return self._outcome(record)
 
     def _refused(self, refusal: UpdateRefused) -> UpdateRecord:
-        record = load_record(self.layout.state)
+        record = load_or_recover(self.layout)
         return self._save(
             record.step(
                 Event.REFUSED,
@@ -387,7 +387,7 @@ class Updater:
 
     async def finish_trial(self) -> UpdateRecord:
         """Health-check the slot on trial within the time limit; commit or roll back."""
-        record = load_record(self.layout.state)
+        record = load_or_recover(self.layout)
         if record.state not in TRIAL_STATES:
             return record
         if record.state is State.REBOOTING:

@@ -66,7 +66,8 @@ def load_active_firmware(data_dir: Path) -> ActiveFirmware | None:
     A slot that fails its re-check (files changed since install) is logged and ignored: the
     terminal starts on its settings alone rather than not at all.
     """
-    if not (data_dir / "firmware" / "state.json").exists():
+    firmware = data_dir / "firmware"
+    if not any((firmware / name).exists() for name in ("state.json", "state.last-good.json")):
         return None
     from firmware_update import FirmwareError, active_slot, on_boot
 

@@ -381,6 +381,7 @@ class HostEngine:
         card = self._card(req)
         return {
             "tid": req.terminal_id,
+            "mid": req.merchant_id,
             "stan": req.stan,
             "batch": req.batch,
             "amount": req.amount or 0,
@@ -417,6 +418,8 @@ class HostEngine:
         if orig is not None and orig.rrn:
             target = self.ledger.find_original(req.terminal_id, rrn=orig.rrn, kinds=DEBIT_KINDS)
             target = _matching(target, orig)
+        if target is not None and not self.ledger.same_merchant(target, req.merchant_id):
+            return _Outcome("03")
         decision = override_decision(req.kind, self.rules)
         if decision is None:
             code = None if self.rules.approve_all else self._card_and_pin(req, now, keys)
@@ -453,6 +456,8 @@ class HostEngine:
                 and self.ledger.closed_totals(target.tid, target.batch) is not None
             ):
                 target = None  # settled: too late to void, refund it instead
+        if target is not None and not self.ledger.same_merchant(target, req.merchant_id):
+            return _Outcome("03")
         decision = override_decision(req.kind, self.rules)
         if decision is None:
             if target is None:
@@ -482,6 +487,8 @@ class HostEngine:
             preauth = self.ledger.find_preauth(
                 req.terminal_id, auth_code=orig.auth_code, stan=orig.stan
             )
+        if preauth is not None and not self.ledger.same_merchant(preauth, req.merchant_id):
+            return _Outcome("03")
         amount = req.amount or 0
         decision = override_decision(req.kind, self.rules)
         if decision is None:
@@ -502,16 +509,31 @@ class HostEngine:
     def _reversal(
         self, req: Request, msg: Message, now: datetime, keys: WorkingKeys | None
     ) -> _Outcome:
-        """Idempotent: 00 whether or not the original was found (or already reversed)."""
+        """Idempotent: 00 whether or not the original was found (or already reversed).
+
+        Refused, with nothing reversed, when the original belongs to another merchant (03)
+        or field 4 is not the original's amount (64): a reversal undoes the whole original;
+        and when a refund or completion already stands on the original (12).
+        """
         tid = req.terminal_id
         stans = [s for s in ((req.original.stan if req.original else ""), req.stan) if s]
         for stan in dict.fromkeys(stans):
             entry = next((e for e in self.ledger.by_stan(tid, stan) if e.live), None)
             if entry is not None:
+                if not self.ledger.same_merchant(entry, req.merchant_id):
+                    return _Outcome("03")
+                if req.amount is not None and req.amount != entry.amount:
+                    return _Outcome("64")
+                if entry.refunded or entry.completed:
+                    return _Outcome("12")  # a refund or completion already relies on it
                 self.ledger.reverse(entry)
                 break
             order = self.ledger.order_by_stan(tid, stan)
             if order is not None and order.state is OrderState.PENDING:
+                if order.mid and order.mid != req.merchant_id:
+                    return _Outcome("03")
+                if req.amount is not None and req.amount != order.amount:
+                    return _Outcome("64")
                 self.ledger.set_order(order.ref, state=OrderState.CANCELLED)
                 break
         return _Outcome("00")
@@ -566,6 +588,7 @@ class HostEngine:
                 batch=req.batch,
                 amount=req.amount or 0,
                 created=now,
+                mid=req.merchant_id,
             )
         )
         return _Outcome("09", decision.timing)

@@ -14,6 +14,7 @@ own thread, so every method takes one lock and hands out frozen snapshots;
 from __future__ import annotations
 
 import os
+import secrets
 import string
 import threading
 from dataclasses import dataclass, replace
@@ -68,7 +69,7 @@ if hasattr(os, "register_at_fork"):  # a forked child must not repeat the parent
 
 # RRN prefix of the current hour: (year, month, day, hour) -> year digit, day of year, hour.
 _rrn_prefix: tuple[tuple[int, int, int, int], str] = ((0, 0, 0, 0), "")
-_RRN_PER_SECOND = 277  # 277 * 3600 < 1,000,000: the 6-digit sequence covers an hour
+_RRN_SEQ_SPACE = 1_000_000  # the 6-digit sequence after the hour prefix
 
 
 class Status(StrEnum):
@@ -95,6 +96,7 @@ class Entry:
     refunded: int = 0  # sales: amount refunded so far
     completed: bool = False  # preauths: a completion used it
     ref_id: int | None = None
+    mid: str = ""  # merchant ID (field 42); "" for entries stored before it was kept
 
     @property
     def live(self) -> bool:
@@ -130,6 +132,7 @@ class QrOrder:
     state: OrderState = OrderState.PENDING
     code: str = "09"
     entry_id: int | None = None
+    mid: str = ""  # merchant ID of the order; the paid entry carries it
 
 
 SeenKey = tuple[str, str, str, Kind]  # TID, batch, STAN, kind
@@ -157,7 +160,11 @@ class Ledger:
         self._uploads: dict[tuple[str, str], dict[str, tuple[bool, int]]] = {}
         self._orders: dict[str, QrOrder] = {}
         self._codes: dict[str, int] = {}  # digest of a consumer payment code -> its entry id
-        self._rrn_seq = 0
+        # A host without a state file remembers nothing of its previous runs, so each run starts
+        # its sequence at a random point of the 6-digit space: two runs of n and m RRNs in the
+        # same hour collide with probability about (n + m) / 1,000,000 (docs/host.md). A state
+        # file replaces this start with the stored sequence, which never repeats.
+        self._rrn_seq = secrets.randbelow(_RRN_SEQ_SPACE)
         self._changes: set[Change] = set()
 
     def take_changes(self) -> set[Change]:
@@ -173,7 +180,7 @@ class Ledger:
     def start_rrn_sequence_at(self, seq: int) -> None:
         """Never hand out a sequence number at or below ``seq`` again (restart safety)."""
         with self._lock:
-            self._rrn_seq = max(self._rrn_seq, seq % 1_000_000)
+            self._rrn_seq = max(self._rrn_seq, seq % _RRN_SEQ_SPACE)
 
     @classmethod
     def from_rows(
@@ -213,12 +220,8 @@ class Ledger:
         if hour != cached_hour:
             prefix = f"{now.year % 10}{now.timetuple().tm_yday:03d}{now.hour:02d}"
             _rrn_prefix = (hour, prefix)
-        # Never below the clock's share of the hour (277 numbers a second): a host restarted
-        # without its state does not repeat the RRNs of its previous run in the same hour,
-        # unless that run issued more than 277 a second on average (docs/host.md).
-        floor = int((now.minute * 60 + now.second + now.microsecond / 1e6) * _RRN_PER_SECOND)
         while True:
-            self._rrn_seq = max(self._rrn_seq + 1, floor) % 1_000_000
+            self._rrn_seq = (self._rrn_seq + 1) % _RRN_SEQ_SPACE
             rrn = f"{prefix}{self._rrn_seq:06d}"
             if rrn not in self._by_rrn:
                 return rrn
@@ -245,6 +248,7 @@ class Ledger:
         pan: str | None,
         now: datetime,
         ref_id: int | None = None,
+        mid: str = "",
     ) -> Entry:
         """Record an approval with a fresh RRN and auth code; only the masked PAN is kept."""
         with self._lock:
@@ -260,12 +264,18 @@ class Ledger:
                 masked_pan=mask_pan(pan) if pan else "",
                 time=now,
                 ref_id=ref_id,
+                mid=mid,
             )
             self._entries.append(entry)
             self._changes.add(("entry", entry.id))
             self._by_rrn[entry.rrn] = entry.id
             self._by_stan.setdefault((tid, stan), []).append(entry.id)
             return entry
+
+    @staticmethod
+    def same_merchant(entry: Entry, mid: str) -> bool:
+        """Field 42 of a follow-up matches the original's (unknown for pre-format-3 rows)."""
+        return not entry.mid or entry.mid == mid
 
     def get(self, entry_id: int) -> Entry:
         with self._lock:
@@ -461,6 +471,7 @@ class Ledger:
                 amount=order.amount,
                 pan=None,
                 now=now,
+                mid=order.mid,
             )
             paid = replace(order, state=OrderState.PAID, code="00", entry_id=entry.id)
             self._orders[ref] = paid

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,7 +53,8 @@ class _Engine(Protocol):
 
 __all__ = ["LEGACY_STATE_FILE", "HostStateError", "HostStateStore", "state_file_for"]
 
-_FORMAT = "posemu-host-state/2"
+_FORMAT = "posemu-host-state/3"
+_FORMAT_2 = "posemu-host-state/2"  # entries without the merchant ID; upgraded on open
 LEGACY_STATE_FILE = "host-state.pickle"
 _BUSY_TIMEOUT_MS = 30_000
 
@@ -62,7 +64,8 @@ CREATE TABLE entries (
     id INTEGER PRIMARY KEY, tid TEXT NOT NULL, stan TEXT NOT NULL, batch TEXT NOT NULL,
     kind TEXT NOT NULL, amount INTEGER NOT NULL, rrn TEXT NOT NULL UNIQUE,
     auth_code TEXT NOT NULL, masked_pan TEXT NOT NULL, time TEXT NOT NULL,
-    status TEXT NOT NULL, refunded INTEGER NOT NULL, completed INTEGER NOT NULL, ref_id INTEGER
+    status TEXT NOT NULL, refunded INTEGER NOT NULL, completed INTEGER NOT NULL, ref_id INTEGER,
+    mid TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE seen (
     tid TEXT, batch TEXT, stan TEXT, kind TEXT, code TEXT NOT NULL, auth_code TEXT NOT NULL,
@@ -76,7 +79,7 @@ CREATE TABLE uploads (tid TEXT, batch TEXT, records TEXT NOT NULL, PRIMARY KEY (
 CREATE TABLE orders (
     ref TEXT PRIMARY KEY, tid TEXT NOT NULL, stan TEXT NOT NULL, batch TEXT NOT NULL,
     amount INTEGER NOT NULL, created TEXT NOT NULL, state TEXT NOT NULL, code TEXT NOT NULL,
-    entry_id INTEGER
+    entry_id INTEGER, mid TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE codes (digest TEXT PRIMARY KEY, entry_id INTEGER NOT NULL);
 CREATE TABLE keys (
@@ -160,7 +163,11 @@ class HostStateStore:
                         db.execute(statement)
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
-                    [("format", _FORMAT), ("spec", spec_name), ("rrn_seq", "0")],
+                    [
+                        ("format", _FORMAT),
+                        ("spec", spec_name),
+                        ("rrn_seq", str(secrets.randbelow(1_000_000))),
+                    ],
                 )
             finally:
                 db.close()
@@ -174,6 +181,11 @@ class HostStateStore:
         if "meta" not in tables:
             raise _unusable(self.path, "is not a posemu host state")
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
+        if meta.get("format") == _FORMAT_2 and meta.get("spec") == self.spec_name:
+            self._db.execute("ALTER TABLE entries ADD COLUMN mid TEXT NOT NULL DEFAULT ''")
+            self._db.execute("ALTER TABLE orders ADD COLUMN mid TEXT NOT NULL DEFAULT ''")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (_FORMAT,))
+            meta["format"] = _FORMAT
         if meta.get("format") != _FORMAT:
             raise _unusable(self.path, f"has format {meta.get('format')!r}, not {_FORMAT!r}")
         if meta.get("spec") != self.spec_name:
@@ -241,6 +253,7 @@ class HostStateStore:
                 refunded=int(r[11]),
                 completed=bool(r[12]),
                 ref_id=r[13],
+                mid=r[14],
             )
             for r in db.execute("SELECT * FROM entries ORDER BY id")
         ]
@@ -266,6 +279,7 @@ class HostStateStore:
                 state=OrderState(r[6]),
                 code=r[7],
                 entry_id=r[8],
+                mid=r[9],
             )
             for r in db.execute("SELECT * FROM orders")
         ]
@@ -305,7 +319,7 @@ class HostStateStore:
             if what == "entry":
                 e = ledger.get(key)
                 db.execute(
-                    "INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         e.id,
                         e.tid,
@@ -321,6 +335,7 @@ class HostStateStore:
                         e.refunded,
                         int(e.completed),
                         e.ref_id,
+                        e.mid,
                     ),
                 )
             elif what == "seen":
@@ -346,7 +361,7 @@ class HostStateStore:
                 o = ledger.order(key)
                 assert o is not None
                 db.execute(
-                    "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         o.ref,
                         o.tid,
@@ -357,6 +372,7 @@ class HostStateStore:
                         o.state.value,
                         o.code,
                         o.entry_id,
+                        o.mid,
                     ),
                 )
             elif what == "code":

@@ -208,9 +208,17 @@ class PosApp(App[None]):
             terminal_id=config.terminal_id,
             now=self.services.clock(),
             host=self.controller.link_state.value,
+            tms=self._tms_state(),
             paper_ok=self.controller.paper_ok,
             printer=self.services.devices.printer_state if self.services.devices else "",
         )
+
+    def _tms_state(self) -> str:
+        """The agent's link to its broker (online, connecting, offline), or not connected."""
+        agent = self.services.agent
+        if agent is None:
+            return "not connected"
+        return str(agent.status().get("state", "unknown"))
 
     def refresh_status(self) -> None:
         from terminal.tui.widgets import StatusBar

@@ -108,16 +108,16 @@ def test_socat_pty_reader_hot_plug(socat_pair, events) -> None:
     reader.start()
     try:
         events.wait_for("online")
-        with serial.Serial(str(socat_pair.b)) as device:
-            device.write(SWIPE)
-            assert reader.wait_swipe(10).swipe.pan == CARD.pan
+        with serial.Serial(str(socat_pair.b)) as device, reader.expect_swipe() as swipe:
+            device.write(SWIPE)  # listening first, as the CLI does: a fast read is not missed
+            assert swipe.wait(10).swipe.pan == CARD.pan
         socat_pair.stop()  # unplugged
         events.wait_for("offline")
         socat_pair.start()  # plugged back in
         events.wait_for("recovered")
-        with serial.Serial(str(socat_pair.b)) as device:
+        with serial.Serial(str(socat_pair.b)) as device, reader.expect_swipe() as swipe:
             threading.Timer(0.2, lambda: device.write(b"garbage\r\n" + SWIPE)).start()
-            assert reader.wait_swipe(10).swipe.pan == CARD.pan
+            assert swipe.wait(10).swipe.pan == CARD.pan
     finally:
         reader.stop()
 

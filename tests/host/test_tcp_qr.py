@@ -123,3 +123,18 @@ def test_consumer_presented_code_follows_the_cents(
         assert entry is not None
         assert entry.kind is Kind.QR_PAY
         assert "134567890123456789" not in repr(host.ledger.entries())
+
+
+def test_a_paid_order_belongs_to_its_merchant(client: HostClient, host: EmbeddedHost):
+    ref = _ref()
+    req = client.request(Kind.QR_ORDER, amount=1500, qr=ref)
+    assert client.exchange(req).response_code == "09"
+    time.sleep(0.35)  # FAST_RULES: mpm_pay_delay 0.3 s
+    paid = _query(client, ref)
+    assert host.ledger.by_rrn(paid.rrn).mid == client.mid
+    orig = client.original_of(req, paid)
+    other = client.request(Kind.VOID, amount=1500, original=orig, merchant_id="OTHERMERCH00001")
+    assert client.exchange(other).response_code == "03"
+    assert client.exchange(client.request(Kind.VOID, amount=1500, original=orig)).response_code == (
+        "00"
+    )

@@ -47,6 +47,7 @@ async def test_fault_lost_receipt_and_remote_reprint_end_to_end(tmp_path: Path) 
                 lambda: "Agent online" in str(app.screen.query_one("#agent-state").render()),
                 15,
             )
+            assert app.status_info().tms == "online"  # the status bar says so too
             await pilot.press("p")  # the built-in printer runs out of paper
             await wait_for(pilot, lambda: not app.controller.paper_ok)
             await pilot.press("escape")

@@ -34,7 +34,7 @@ class StatusInfo:
     terminal_id: str
     now: datetime
     host: str  # a LinkState value
-    tms: str = "not connected"
+    tms: str = "not connected"  # the agent's broker link: online, connecting, offline
     paper_ok: bool = True
     battery: str = "AC 100%"
     printer: str = ""  # a real printer's state ("ready", "paper out", "offline"); "" = pane
@@ -77,7 +77,7 @@ class StatusBar(Widget):
             (glyph, colour),
             f" host {info.host}" if words else " host",
             sep,
-            ("○", "dim"),
+            _HOST_STYLE.get(info.tms, ("○", "dim")),
             f" TMS {tms}" if words else " TMS",
             sep,
             paper,
