@@ -45,7 +45,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         config, sources, data_dir = terminal_settings(args)
     except TerminalError as exc:
-        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT)
+        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT, kind="input")
     rows = describe(config, sources)
     if args.json:
         body = {
@@ -69,13 +69,14 @@ def cmd_set(args: argparse.Namespace) -> int:
             f"'config set' takes NAME VALUE pairs; {args.pairs[-1]!r} has no value",
             as_json=args.json,
             code=EXIT_BAD_INPUT,
+            kind="input",
         )
     changes = dict(zip(args.pairs[::2], args.pairs[1::2], strict=True))
     data_dir, _ = resolve_data_dir(args.data_dir)
     try:
         path = save_settings(data_dir, changes)
     except (TerminalError, OSError) as exc:
-        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT)
+        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT, kind="input")
     _done(args, path, sorted(changes))
     return 0
 
@@ -87,16 +88,16 @@ def cmd_unset(args: argparse.Namespace) -> int:
     try:
         path = save_settings(data_dir, dict.fromkeys(args.names))
     except (TerminalError, OSError) as exc:
-        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT)
-    _done(args, path, sorted(args.names))
+        return emit_error(str(exc), as_json=args.json, code=EXIT_BAD_INPUT, kind="input")
+    _done(args, path, sorted(args.names), verb="removed from")
     return 0
 
 
-def _done(args: argparse.Namespace, path: object, names: list[str]) -> None:
+def _done(args: argparse.Namespace, path: object, names: list[str], verb: str = "saved in") -> None:
     if args.json:
         print(json.dumps({"ok": True, "file": str(path), "changed": names}))
     else:
-        print(f"{', '.join(names)}: saved in {path}")
+        print(f"{', '.join(names)}: {verb} {path}")
 
 
 def cmd_path(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from terminal.core.receipting import ReceiptService
 from terminal.core.receipts import SUPPORTED_WIDTHS, Receipt, render_text
 from terminal.devices import PRINTER_URLS, open_printer
 from terminal.settings import resolve_data_dir
-from terminal.store import StoreMissingError, TerminalStore
+from terminal.store import StoreError, StoreMissingError, TerminalStore
 
 __all__ = ["EXIT_BAD_ARGS", "EXIT_NOT_FOUND", "add_parser", "print_status"]
 
@@ -115,6 +115,8 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             return int(command(args))
         except (_NotFound, NotFoundError, StoreMissingError) as exc:
             return emit_error(str(exc), as_json=as_json, code=EXIT_NOT_FOUND, kind="not_found")
+        except StoreError as exc:  # damaged, locked, read-only: as every command reports it
+            return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_ARGS, kind="store")
         except (_BadArgs, TerminalError) as exc:
             return emit_error(str(exc), as_json=as_json, code=EXIT_BAD_ARGS, kind="input")
 

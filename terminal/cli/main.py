@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from terminal.cli.agent_options import AGENT_DESTS
 from terminal.cli.options import add_global_options, emit_error, merge_global
@@ -69,8 +70,60 @@ _OUR_ERRORS = (
 )
 
 
+class _StoreOnce(argparse._StoreAction):
+    """An option given twice with different values is refused: a tester who typed
+    ``--amount 1.00 ... --amount 2.00`` must not be charged silently for the last one."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string is not None:
+            seen = namespace.__dict__.setdefault(_SEEN, {})
+            first = seen.setdefault(self.dest, (option_string, values))
+            if first[1] != values:
+                parser.error(
+                    f"{first[0]} given twice with different values: {first[1]!r} and {values!r}"
+                )
+        setattr(namespace, self.dest, values)
+
+
+_SEEN = "_posemu_options_seen"  # removed from the namespace before anyone sees it
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is the documented error too: with ``--json``, also a JSON object on stdout
+    (subcommand parsers are of the same class, so this holds for every command)."""
+
+    json_errors = False  # set by :func:`main` from its argv
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        for action in self._actions:  # those copied from plain ``parents=`` parsers too
+            if type(action) is argparse._StoreAction:
+                action.__class__ = _StoreOnce
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        vars(parsed).pop(_SEEN, None)
+        return parsed, rest
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            body = {"ok": False, "error": f"{self.prog}: {message}", "error_kind": "input"}
+            print(json.dumps({**body, "exit_status": EXIT_ERROR}, ensure_ascii=False), flush=True)
+        super().error(message)
+
+
 def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="posemu",
         description="Smart POS terminal emulator. Without a command: the terminal UI.",
         allow_abbrev=False,  # so the command can be found without loading every module
@@ -135,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = find_command(argv)
     parser = build_parser([command] if command else [])
+    _Parser.json_errors = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", None) or _run_tui
     try:

@@ -178,7 +178,9 @@ def cmd_pay(args: argparse.Namespace) -> int:
         return asyncio.run(_run(args, config, spec, op, embedded=embedded, data_dir=data_dir))
     except (InputError, InvalidEndpointError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
-    except (EngineError, LinkError, StoreError, PrinterError) as exc:
+    except StoreError as exc:  # damaged, locked, full: the user fixes it
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, "store")
+    except (EngineError, LinkError, PrinterError) as exc:
         return _fail(_user_terms(str(exc), args), EXIT_HOST, as_json, "host")
     except (TerminalError, Iso8583Error) as exc:  # card data, amount, QR code, config, spec
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, "input")
@@ -369,7 +371,12 @@ async def _host(
 
     options: dict[str, Any] = {}
     if "state_dir" in inspect.signature(EmbeddedHost).parameters:
-        options["state_dir"] = data_dir / "host"
+        options["state_dir"] = state_dir = data_dir / "host"
+        try:  # a data directory we cannot write is the user's to fix (exit 2), not the host's
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = f"data directory cannot be written ({exc.strerror or exc})"
+            raise StoreError(reason, path=state_dir) from exc
     try:
         host = EmbeddedHost(spec, **options)
         address, port = host.start()
@@ -431,6 +438,11 @@ async def _run(
             runtime.close()
     if result.error:
         print(f"error: {result.error}", file=sys.stderr, flush=True)
+    return _exit_status(result)
+
+
+def _exit_status(result: TxnResult) -> int:
+    if result.error:
         return EXIT_HOST
     return EXIT_APPROVED if result.approved else EXIT_DECLINED
 
@@ -469,7 +481,12 @@ def _print(result: TxnResult, as_json: bool, runtime: TerminalRuntime) -> None:
             "error": result.error,
             "balance": _money(result.balance, result.currency),
             "batch": result.batch,
+            # the documented error contract holds for a result that carries an error too
+            "ok": not result.error,
+            "exit_status": _exit_status(result),
         }
+        if result.error:
+            body["error_kind"] = "host"
         if result.order_ref:
             body["order_ref"] = result.order_ref
         if result.totals is not None:

@@ -73,10 +73,10 @@ def _guarded(command: Any) -> Any:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    from terminal.store import default_data_dir
+    """--data-dir, else $POSEMU_DATA_DIR, else the per-user folder: as every other command."""
+    from terminal.settings import resolve_data_dir
 
-    given = getattr(args, "data_dir", None)
-    return Path(given) if given else default_data_dir()
+    return resolve_data_dir(getattr(args, "data_dir", None))[0]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -54,7 +54,7 @@ from terminal.core.transactions import (
     build_reversal,
     next_state,
 )
-from terminal.engine.errors import EngineError
+from terminal.engine.errors import EngineError, KeysRejectedError
 from terminal.engine.session import HostSession
 
 __all__ = ["RETRY_CODES", "Bookkeeper", "Finished"]
@@ -210,6 +210,9 @@ class Bookkeeper:
             tried += 1
             try:
                 response = await self.session.send(lambda _keys, r=attempt: r)
+            except KeysRejectedError as exc:  # another TMK: retrying only burns sign-ons
+                reason = str(exc)
+                break
             except (EngineError, LinkError) as exc:
                 reason = str(exc)
                 continue

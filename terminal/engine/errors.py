@@ -12,6 +12,7 @@ Why typed: the CLI maps these to exit codes and the TUI to screens, without pars
     │   ├── HostUnavailableError    it could not be reached or did not answer (link failure)
     │   ├── HostProtocolError   it answered with something that is not a usable reply
     │   └── SignOnError         it refused sign-on, or its keys do not check out
+    │       └── KeysRejectedError   its key block does not verify under our TMK
     └── ServiceStateError       the service is not started (or is stopping)
 
 A failure after a journal entry exists is not raised: the operation returns a ``TxnResult``
@@ -20,7 +21,12 @@ whose state (TIMED_OUT, REVERSED, FAILED) and ``error`` say what happened.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from terminal.core.errors import TerminalError
+
+if TYPE_CHECKING:
+    from iso8583.acquirer.model import Response
 
 __all__ = [
     "ChipRequiredError",
@@ -29,6 +35,7 @@ __all__ = [
     "HostProtocolError",
     "HostUnavailableError",
     "InputError",
+    "KeysRejectedError",
     "NotAllowedError",
     "OriginalNotFoundError",
     "PinRequiredError",
@@ -109,7 +116,20 @@ class HostProtocolError(HostFailureError):
 
 
 class SignOnError(HostFailureError):
-    """Sign-on was declined, or the delivered keys failed their check values."""
+    """Sign-on was declined, or the delivered keys failed their check values.
+
+    ``answer`` is the host's answer (A7/A0) to the request that asked for this sign-on: the
+    host did answer it, so the request is declined, not lost, and there is nothing to reverse.
+    """
+
+    def __init__(self, reason: str, *, answer: Response | None = None) -> None:
+        self.reason = reason
+        self.answer = answer
+        super().__init__(reason)
+
+
+class KeysRejectedError(SignOnError):
+    """The host's key block does not verify under our TMK: no retry can help, only settings."""
 
 
 class ServiceStateError(EngineError):

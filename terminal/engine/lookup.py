@@ -83,6 +83,11 @@ def find_original(
         raise NotAllowedError(f"{ref} is {entry.state.value}, not approved")
     if for_void and entry.batch != batch:
         raise NotAllowedError(f"{ref} is in settled batch {entry.batch}: refund it instead")
+    if entry.kind is TxnKind.PREAUTH and entry.id is not None:
+        query = JournalQuery(original_id=entry.id, kinds=(TxnKind.COMPLETION,), limit=1000)
+        done = [e.id for e in journal.find(query) if e.state in _REFUND_COUNTS]
+        if done:  # one completion per authorisation, as a host holds the funds once
+            raise NotAllowedError(f"{ref} is already completed (journal id {done[0]})")
     refunded = _refunded(journal, entry)
     if for_void and refunded:
         raise NotAllowedError(
@@ -102,7 +107,7 @@ def find_original(
     return entry
 
 
-#: States of a refund that has, or may have, moved money back to the card.
+#: States of a refund (or completion) that has, or may have, moved money.
 _REFUND_COUNTS = (TxnState.APPROVED, TxnState.CREATED, TxnState.SENT, TxnState.TIMED_OUT)
 
 

@@ -110,6 +110,11 @@ class Runner:
         self.books.advance(journal_id, TxnEvent.SENT)
         try:
             return await self.session.send(build)
+        except SignOnError as exc:
+            if exc.answer is None:
+                return await self.no_answer(journal_id, saf_id, exc)
+            declined = self.finished(journal_id, exc.answer, saf_id)  # A7/A0, with its slip
+            return replace(declined, error=str(exc))
         except NO_ANSWER as exc:
             return await self.no_answer(journal_id, saf_id, exc)
         except asyncio.CancelledError:  # the operator gave up: the answer will never be read

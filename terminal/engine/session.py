@@ -21,7 +21,7 @@ from terminal.config import TerminalConfig
 from terminal.core.events import Event, SignedOn
 from terminal.core.ports import Counters, KeyStore, Link
 from terminal.core.transactions import build_request
-from terminal.engine.errors import SignOnError
+from terminal.engine.errors import KeysRejectedError, SignOnError
 from terminal.engine.wire import KEY_TROUBLE, Wire
 
 __all__ = ["HostSession", "RequestBuilder"]
@@ -115,7 +115,11 @@ class HostSession:
         try:
             keys = open_session_keys(response.keys, self.config.tmk)
         except CryptoError as exc:
-            raise SignOnError(f"working keys rejected: {exc}") from exc
+            raise KeysRejectedError(
+                "working keys rejected: the host's key block does not verify under our TMK"
+                f" (KCV {self.config.tmk.kcv}); does the host use another master key?"
+                " check tmk in `posemu config show`"
+            ) from exc
         self._keystore.save(response.keys)
         self.keys = keys
         self._emit(SignedOn(keys.pin_key.kcv, keys.mac_key.kcv))
@@ -136,7 +140,10 @@ class HostSession:
                     await self._signon()
                 response = await self._exchange(build, mac=mac)
                 if mac and response.response_code in KEY_TROUBLE:
-                    await self._signon()
+                    try:
+                        await self._signon()
+                    except SignOnError as exc:  # the host did answer: declined, not lost
+                        raise type(exc)(exc.reason, answer=response) from exc
                     response = await self._exchange(build, mac=mac)
             except asyncio.CancelledError:
                 self._abandoned = True
