@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from iso8583 import Iso8583Error, unpack
-from iso8583.acquirer.model import Kind, Original, Request, Response, Totals
+from iso8583.acquirer.model import Original, Request, Response, Totals, TxnKind
 from iso8583.acquirer.profiles import profile_for
 from iso8583.dialects import get_spec, spec_names
 from iso8583.framing import StreamFramer, Tpdu
@@ -116,22 +116,26 @@ def _requests() -> list[Request]:
         "merchant_id": "898310058120001",
     }
     original = Original(
-        Kind.SALE, "000122", WHEN, rrn="332709000123", auth_code="A1B2C3", amount=1234
+        TxnKind.SALE, "000122", WHEN, rrn="332709000123", auth_code="A1B2C3", amount=1234
     )
     icc = {"9F02": "000000001234", "9F26": "0123456789ABCDEF", "82": "5C00", "95": "0000000000"}
     return [
-        Request(Kind.SALE, amount=1234, pan=PAN, expiry="2812", entry_mode="051", icc=icc, **base),
-        Request(Kind.SALE, amount=99, track2=f"{PAN}=28121010000000000", entry_mode="901", **base),
-        Request(Kind.VOID, amount=1234, original=original, **base),
-        Request(Kind.REFUND, amount=500, original=original, **base),
-        Request(Kind.REVERSAL, amount=1234, original=original, repeat=True, **base),
-        Request(Kind.BALANCE, pan=PAN, expiry="2812", entry_mode="021", **base),
-        Request(Kind.PREAUTH, amount=5000, pan=PAN, expiry="2812", entry_mode="021", **base),
-        Request(Kind.SETTLEMENT, totals=Totals(3, 4500, 1, 500), **base),
-        Request(Kind.SIGNON, **base),
-        Request(Kind.ECHO, **base),
-        Request(Kind.QR_ORDER, amount=1500, qr="ORDER000123", **base),
-        Request(Kind.QR_PAY, amount=1500, qr="283456789012345678", **base),
+        Request(
+            TxnKind.SALE, amount=1234, pan=PAN, expiry="2812", entry_mode="051", icc=icc, **base
+        ),
+        Request(
+            TxnKind.SALE, amount=99, track2=f"{PAN}=28121010000000000", entry_mode="901", **base
+        ),
+        Request(TxnKind.VOID, amount=1234, original=original, **base),
+        Request(TxnKind.REFUND, amount=500, original=original, **base),
+        Request(TxnKind.REVERSAL, amount=1234, original=original, repeat=True, **base),
+        Request(TxnKind.BALANCE, pan=PAN, expiry="2812", entry_mode="021", **base),
+        Request(TxnKind.PREAUTH, amount=5000, pan=PAN, expiry="2812", entry_mode="021", **base),
+        Request(TxnKind.SETTLEMENT, totals=Totals(3, 4500, 1, 500), **base),
+        Request(TxnKind.SIGNON, **base),
+        Request(TxnKind.ECHO, **base),
+        Request(TxnKind.QR_ORDER, amount=1500, qr="ORDER000123", **base),
+        Request(TxnKind.QR_PAY, amount=1500, qr="283456789012345678", **base),
     ]
 
 

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from iso8583 import get_spec
-from iso8583.acquirer import Kind, Request, apply_mac, open_session_keys, profile_for
+from iso8583.acquirer import Request, TxnKind, apply_mac, open_session_keys, profile_for
 from iso8583.framing import StreamFramer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ class _Terminal:
         self.tid = tid
         self.keys = None
 
-    def request(self, kind: Kind, **kw: object) -> Request:
+    def request(self, kind: TxnKind, **kw: object) -> Request:
         return Request(
             kind,
             stan=f"{next(_STANS) % 1_000_000:06d}",
@@ -103,7 +103,7 @@ class _Terminal:
         self.sock.sendall(self.frame(req))
         reply = SPEC.codec.unpack(self.replies(1)[0])
         resp = PROFILE.response_from_message(reply, req.kind)
-        if req.kind is Kind.SIGNON and resp.keys is not None:
+        if req.kind is TxnKind.SIGNON and resp.keys is not None:
             self.keys = open_session_keys(resp.keys)
         return resp.response_code
 
@@ -116,8 +116,8 @@ def _good_sale(address: tuple[str, int], tid: str) -> float:
     started = time.perf_counter()
     terminal = _Terminal(address, tid)
     try:
-        assert terminal.exchange(terminal.request(Kind.SIGNON)) == "00"
-        sale = terminal.request(Kind.SALE, amount=1000, pan=PAN, expiry=EXPIRY, entry_mode="012")
+        assert terminal.exchange(terminal.request(TxnKind.SIGNON)) == "00"
+        sale = terminal.request(TxnKind.SALE, amount=1000, pan=PAN, expiry=EXPIRY, entry_mode="012")
         code = terminal.exchange(sale)
         assert code == "00", code
     finally:
@@ -137,7 +137,7 @@ def _signon_flood(address: tuple[str, int], total: int, per_conn: int = 500) -> 
         frames = []
         for i in range(batch):
             terminal.tid = f"F{sent + i:07d}"
-            frames.append(terminal.frame(terminal.request(Kind.SIGNON)))
+            frames.append(terminal.frame(terminal.request(TxnKind.SIGNON)))
         terminal.sock.sendall(b"".join(frames))
         terminal.replies(batch)
         terminal.close()

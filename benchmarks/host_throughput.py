@@ -26,8 +26,8 @@ from pathlib import Path
 
 from iso8583 import get_spec, pack, unpack
 from iso8583.acquirer import (
-    Kind,
     Request,
+    TxnKind,
     apply_mac,
     open_session_keys,
     profile_for,
@@ -101,7 +101,7 @@ class Terminal:
             self.pending.extend(f.payload for f in self.framer.feed(data))
         return self.pending.pop(0)
 
-    def request(self, kind: Kind, stan: int, **extra: object) -> Request:
+    def request(self, kind: TxnKind, stan: int, **extra: object) -> Request:
         return Request(
             kind=kind,
             stan=f"{stan:06d}",
@@ -112,9 +112,9 @@ class Terminal:
         )
 
     async def signon(self) -> None:
-        msg = self.profile.request_to_message(self.request(Kind.SIGNON, 1))
+        msg = self.profile.request_to_message(self.request(TxnKind.SIGNON, 1))
         reply = unpack(await self.roundtrip(self.fmt.wrap(pack(msg, self.spec))), self.spec)
-        resp = self.profile.response_from_message(reply, Kind.SIGNON)
+        resp = self.profile.response_from_message(reply, TxnKind.SIGNON)
         assert resp.keys is not None, f"sign-on refused: {resp.response_code}"
         self.keys = open_session_keys(resp.keys)
 
@@ -124,7 +124,7 @@ class Terminal:
         out = []
         for i in range(count):
             req = self.request(
-                Kind.SALE,
+                TxnKind.SALE,
                 first_stan + i,
                 amount=1000 + 100 * (i % 50),
                 track2=track2,

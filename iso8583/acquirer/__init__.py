@@ -8,7 +8,7 @@ response codes mean.
 from __future__ import annotations
 
 from iso8583.acquirer.codes import APPROVED, RESPONSE_TEXT, response_text
-from iso8583.acquirer.model import Kind, Original, Request, Response, SessionKeys, Totals, TxnKind
+from iso8583.acquirer.model import Original, Request, Response, SessionKeys, Totals, TxnKind
 from iso8583.acquirer.profiles import Profile, profile_for
 from iso8583.acquirer.security import (
     TEST_TMK,
@@ -25,7 +25,6 @@ __all__ = [
     "APPROVED",
     "RESPONSE_TEXT",
     "TEST_TMK",
-    "Kind",
     "Original",
     "Profile",
     "Request",

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Kind", "Original", "Request", "Response", "SessionKeys", "Totals", "TxnKind"]
+__all__ = ["Original", "Request", "Response", "SessionKeys", "Totals", "TxnKind"]
 
 
 class TxnKind(StrEnum):
@@ -44,9 +44,6 @@ class TxnKind(StrEnum):
         return self in _REVERSIBLE
 
 
-#: The old name, kept for existing callers: ``iso8583.Kind`` is the field data type
-#: (n, an, b...), a different thing; new code says ``TxnKind``.
-Kind = TxnKind
 
 _FINANCIAL = frozenset(
     {

@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from iso8583.acquirer.model import Kind, Original, Request, Response, SessionKeys, Totals
+from iso8583.acquirer.model import Original, Request, Response, SessionKeys, Totals, TxnKind
 from iso8583.errors import DecodeError
 from iso8583.message import Message
 from iso8583.spec import Positional, Spec
@@ -39,40 +39,40 @@ KEY_BLOCK_SIZE = 38  # PIN key 16 + KCV 3 + MAC key 16 + KCV 3
 _HALF_YEAR = timedelta(days=182)
 
 _REQUEST_MTI = {
-    Kind.SIGNON: "0800",
-    Kind.ECHO: "0800",
-    Kind.SALE: "0200",
-    Kind.VOID: "0200",
-    Kind.QR_ORDER: "0200",
-    Kind.QR_PAY: "0200",
-    Kind.PREAUTH: "0100",
-    Kind.BALANCE: "0100",
-    Kind.QR_QUERY: "0100",
-    Kind.REFUND: "0220",
-    Kind.COMPLETION: "0220",
-    Kind.REVERSAL: "0400",
-    Kind.SETTLEMENT: "0500",
-    Kind.BATCH_UPLOAD: "0320",
-    Kind.QR_SIMULATE: "0600",
+    TxnKind.SIGNON: "0800",
+    TxnKind.ECHO: "0800",
+    TxnKind.SALE: "0200",
+    TxnKind.VOID: "0200",
+    TxnKind.QR_ORDER: "0200",
+    TxnKind.QR_PAY: "0200",
+    TxnKind.PREAUTH: "0100",
+    TxnKind.BALANCE: "0100",
+    TxnKind.QR_QUERY: "0100",
+    TxnKind.REFUND: "0220",
+    TxnKind.COMPLETION: "0220",
+    TxnKind.REVERSAL: "0400",
+    TxnKind.SETTLEMENT: "0500",
+    TxnKind.BATCH_UPLOAD: "0320",
+    TxnKind.QR_SIMULATE: "0600",
 }
 _PROCESSING = {
-    Kind.SALE: "000000",
-    Kind.QR_ORDER: "000000",
-    Kind.QR_PAY: "000000",
-    Kind.COMPLETION: "000000",
-    Kind.VOID: "020000",
-    Kind.REFUND: "200000",
-    Kind.PREAUTH: "030000",
-    Kind.BALANCE: "310000",
-    Kind.QR_QUERY: "330000",
-    Kind.QR_SIMULATE: "990000",
+    TxnKind.SALE: "000000",
+    TxnKind.QR_ORDER: "000000",
+    TxnKind.QR_PAY: "000000",
+    TxnKind.COMPLETION: "000000",
+    TxnKind.VOID: "020000",
+    TxnKind.REFUND: "200000",
+    TxnKind.PREAUTH: "030000",
+    TxnKind.BALANCE: "310000",
+    TxnKind.QR_QUERY: "330000",
+    TxnKind.QR_SIMULATE: "990000",
 }
-_NETWORK_CODE = {Kind.SIGNON: "001", Kind.ECHO: "301", Kind.SETTLEMENT: "201"}
+_NETWORK_CODE = {TxnKind.SIGNON: "001", TxnKind.ECHO: "301", TxnKind.SETTLEMENT: "201"}
 _QR_PREFIX = {
-    Kind.QR_ORDER: "MPM:",
-    Kind.QR_PAY: "CPM:",
-    Kind.QR_QUERY: "QRQ:",
-    Kind.QR_SIMULATE: "SIM:",
+    TxnKind.QR_ORDER: "MPM:",
+    TxnKind.QR_PAY: "CPM:",
+    TxnKind.QR_QUERY: "QRQ:",
+    TxnKind.QR_SIMULATE: "SIM:",
 }
 
 
@@ -131,7 +131,7 @@ class Profile:
     # --- MTIs -------------------------------------------------------------------------------
     def request_mti(self, req: Request) -> str:
         mti = _REQUEST_MTI[req.kind]
-        if req.repeat and req.kind in (Kind.REVERSAL, Kind.REFUND, Kind.COMPLETION):
+        if req.repeat and req.kind in (TxnKind.REVERSAL, TxnKind.REFUND, TxnKind.COMPLETION):
             mti = mti[:3] + "1"
         return mti
 
@@ -207,9 +207,9 @@ class Profile:
             return _combine(msg.fields[13], msg.fields[12], now)
         return now
 
-    def _put_entry(self, f: dict[int, Any], entry_mode: str, kind: Kind) -> None:
+    def _put_entry(self, f: dict[int, Any], entry_mode: str, kind: TxnKind) -> None:
         f[22] = entry_mode
-        f[25] = "06" if kind in (Kind.PREAUTH, Kind.COMPLETION) else "00"
+        f[25] = "06" if kind in (TxnKind.PREAUTH, TxnKind.COMPLETION) else "00"
 
     def _entry(self, msg: Message) -> str:
         return str(msg.get(22, "000"))[:3]
@@ -218,17 +218,17 @@ class Profile:
         if 43 in self.spec.fields and name:
             f[43] = name[:40].ljust(40)
 
-    def encode_response_code(self, code: str, kind: Kind) -> str:
+    def encode_response_code(self, code: str, kind: TxnKind) -> str:
         return code
 
-    def decode_response_code(self, raw: str, kind: Kind) -> str:
+    def decode_response_code(self, raw: str, kind: TxnKind) -> str:
         return raw
 
     # --- requests -----------------------------------------------------------------------------
     def request_to_message(self, req: Request) -> Message:
         f: dict[int, Any] = {}
         kind = req.kind
-        if kind in (Kind.REVERSAL, Kind.BATCH_UPLOAD) and req.original is not None:
+        if kind in (TxnKind.REVERSAL, TxnKind.BATCH_UPLOAD) and req.original is not None:
             f[3] = _PROCESSING.get(req.original.kind, "000000")
         elif kind in _PROCESSING:
             f[3] = _PROCESSING[kind]
@@ -240,7 +240,7 @@ class Profile:
         f[41] = req.terminal_id
         f[42] = req.merchant_id
         if kind in _NETWORK_CODE:
-            code = "202" if kind is Kind.SETTLEMENT and req.after_upload else _NETWORK_CODE[kind]
+            code = "202" if kind is TxnKind.SETTLEMENT and req.after_upload else _NETWORK_CODE[kind]
             self._put_network_code(f, code)
         if req.pan:
             f[2] = req.pan
@@ -248,24 +248,24 @@ class Profile:
             f[14] = req.expiry
         if req.track2:
             f[35] = req.track2
-        if kind.financial or kind in (Kind.BALANCE, Kind.REVERSAL, Kind.BATCH_UPLOAD):
+        if kind.financial or kind in (TxnKind.BALANCE, TxnKind.REVERSAL, TxnKind.BATCH_UPLOAD):
             self._put_entry(f, req.entry_mode, kind)
         if req.pin_block:
             f[52] = req.pin_block
         if req.icc:
             f[55] = req.icc
-        if kind not in (Kind.SIGNON, Kind.ECHO):
+        if kind not in (TxnKind.SIGNON, TxnKind.ECHO):
             self._put_batch(f, req.batch)
         if req.original is not None:
             self._put_original(f, req, req.original)
             if req.original.rrn:
                 f[37] = req.original.rrn
             if req.original.auth_code and kind in (
-                Kind.VOID,
-                Kind.COMPLETION,
-                Kind.REVERSAL,
-                Kind.BATCH_UPLOAD,
-                Kind.REFUND,
+                TxnKind.VOID,
+                TxnKind.COMPLETION,
+                TxnKind.REVERSAL,
+                TxnKind.BATCH_UPLOAD,
+                TxnKind.REFUND,
             ):
                 f[38] = req.original.auth_code.ljust(6)
         if req.totals is not None:
@@ -285,7 +285,7 @@ class Profile:
         if isinstance(raw59, str) and ":" in raw59:
             qr = raw59.split(":", 1)[1]
         amount = _digits(f[4], 4, 12) if 4 in f else None
-        totals = self._totals(msg) if kind is Kind.SETTLEMENT else None
+        totals = self._totals(msg) if kind is TxnKind.SETTLEMENT else None
         return Request(
             kind=kind,
             stan=str(f.get(11, "")),
@@ -304,7 +304,7 @@ class Profile:
             original=self._original(msg, now) or _reference_only(msg, now),
             qr=qr,
             totals=totals,
-            after_upload=kind is Kind.SETTLEMENT and network_code == "202",
+            after_upload=kind is TxnKind.SETTLEMENT and network_code == "202",
             repeat=mti.endswith("1"),
         )
 
@@ -327,7 +327,7 @@ class Profile:
             self._put_keys(f, k.pin_key + k.pin_kcv + k.mac_key + k.mac_kcv)
         return Message(self.response_mti(request.mti), f)
 
-    def response_from_message(self, msg: Message, kind: Kind) -> Response:
+    def response_from_message(self, msg: Message, kind: TxnKind) -> Response:
         f = msg.fields
         raw_code = f.get(self.response_code_field)
         if not isinstance(raw_code, str):
@@ -362,11 +362,11 @@ def _reference_only(msg: Message, now: datetime) -> Original | None:
     auth = str(msg.get(38, "")).strip()
     if not (rrn or auth):
         return None
-    return Original(kind=Kind.SALE, stan="", local_time=now, rrn=rrn, auth_code=auth)
+    return Original(kind=TxnKind.SALE, stan="", local_time=now, rrn=rrn, auth_code=auth)
 
 
-_QR_KINDS = {"MPM:": Kind.QR_ORDER, "CPM:": Kind.QR_PAY}
-_AUTH_KINDS = {"03": Kind.PREAUTH, "31": Kind.BALANCE, "33": Kind.QR_QUERY}
+_QR_KINDS = {"MPM:": TxnKind.QR_ORDER, "CPM:": TxnKind.QR_PAY}
+_AUTH_KINDS = {"03": TxnKind.PREAUTH, "31": TxnKind.BALANCE, "33": TxnKind.QR_QUERY}
 
 
 def _original_pc(msg: Message) -> str:
@@ -375,29 +375,29 @@ def _original_pc(msg: Message) -> str:
     return "000000" if pc.startswith("02") else pc
 
 
-def _kind_from(mti: str, pc: str, msg: Message, *, network_code: str = "") -> Kind:
+def _kind_from(mti: str, pc: str, msg: Message, *, network_code: str = "") -> TxnKind:
     """Classify a request by its MTI, processing code and markers."""
     cls = mti[:3]
     if cls == "020":
         if pc.startswith("02"):
-            return Kind.VOID
+            return TxnKind.VOID
         qr = msg.get(59)
         qr_tag = qr.split(":", 1)[0] + ":" if isinstance(qr, str) and ":" in qr else ""
-        return _QR_KINDS.get(qr_tag, Kind.SALE)
+        return _QR_KINDS.get(qr_tag, TxnKind.SALE)
     if cls == "080":
-        return Kind.ECHO if network_code == "301" else Kind.SIGNON
+        return TxnKind.ECHO if network_code == "301" else TxnKind.SIGNON
     if cls == "050":
-        return Kind.SETTLEMENT
+        return TxnKind.SETTLEMENT
     if cls == "032":
-        return Kind.BATCH_UPLOAD
+        return TxnKind.BATCH_UPLOAD
     if cls == "040":
-        return Kind.REVERSAL
+        return TxnKind.REVERSAL
     if cls == "060":
-        return Kind.QR_SIMULATE
+        return TxnKind.QR_SIMULATE
     if cls == "022":
-        return Kind.REFUND if pc.startswith("20") else Kind.COMPLETION
+        return TxnKind.REFUND if pc.startswith("20") else TxnKind.COMPLETION
     if cls == "010":
-        return _AUTH_KINDS.get(pc[:2], Kind.PREAUTH)
+        return _AUTH_KINDS.get(pc[:2], TxnKind.PREAUTH)
     raise DecodeError(f"message type {mti} is not part of the acquirer protocol", field="t")
 
 
@@ -503,17 +503,17 @@ class Iso93Profile(Profile):
             return _combine(raw[2:6], raw[6:12], now)
         return now
 
-    def _put_entry(self, f: dict[int, Any], entry_mode: str, kind: Kind) -> None:
+    def _put_entry(self, f: dict[int, Any], entry_mode: str, kind: TxnKind) -> None:
         f[22] = entry_mode.ljust(12, "0")
 
-    def encode_response_code(self, code: str, kind: Kind) -> str:
-        if code == "00" and kind in (Kind.SIGNON, Kind.ECHO):
+    def encode_response_code(self, code: str, kind: TxnKind) -> str:
+        if code == "00" and kind in (TxnKind.SIGNON, TxnKind.ECHO):
             return "800"
-        if code == "00" and kind is Kind.SETTLEMENT:
+        if code == "00" and kind is TxnKind.SETTLEMENT:
             return "500"
         return self._ACTION.get(code, "909")
 
-    def decode_response_code(self, raw: str, kind: Kind) -> str:
+    def decode_response_code(self, raw: str, kind: TxnKind) -> str:
         if raw in ("800", "500"):
             return "00"
         return self._ACTION_BACK.get(raw, "96")
@@ -526,22 +526,22 @@ class Iso93Profile(Profile):
 class CupProfile(Profile):
     """UnionPay style: field 60 carries type code, batch and network code; 61 the original."""
 
-    _TYPE_CODE: ClassVar[dict[Kind, str]] = {
-        Kind.SIGNON: "00",
-        Kind.ECHO: "00",
-        Kind.SALE: "22",
-        Kind.VOID: "23",
-        Kind.REFUND: "25",
-        Kind.PREAUTH: "10",
-        Kind.COMPLETION: "20",
-        Kind.BALANCE: "01",
-        Kind.REVERSAL: "22",
-        Kind.SETTLEMENT: "00",
-        Kind.BATCH_UPLOAD: "00",
-        Kind.QR_ORDER: "22",
-        Kind.QR_PAY: "22",
-        Kind.QR_QUERY: "01",
-        Kind.QR_SIMULATE: "00",
+    _TYPE_CODE: ClassVar[dict[TxnKind, str]] = {
+        TxnKind.SIGNON: "00",
+        TxnKind.ECHO: "00",
+        TxnKind.SALE: "22",
+        TxnKind.VOID: "23",
+        TxnKind.REFUND: "25",
+        TxnKind.PREAUTH: "10",
+        TxnKind.COMPLETION: "20",
+        TxnKind.BALANCE: "01",
+        TxnKind.REVERSAL: "22",
+        TxnKind.SETTLEMENT: "00",
+        TxnKind.BATCH_UPLOAD: "00",
+        TxnKind.QR_ORDER: "22",
+        TxnKind.QR_PAY: "22",
+        TxnKind.QR_QUERY: "01",
+        TxnKind.QR_SIMULATE: "00",
     }
 
     def _field60(self, f: dict[int, Any]) -> dict[str, str]:
@@ -579,7 +579,7 @@ class CupProfile(Profile):
             return None
         when = _combine(raw.get("3", now.strftime("%m%d")), "000000", now)
         return Original(
-            kind=Kind.SALE,
+            kind=TxnKind.SALE,
             stan=raw["2"],
             local_time=when,
             rrn=str(msg.get(37, "")),

@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from iso8583.acquirer.model import Kind, Totals
+from iso8583.acquirer.model import Totals, TxnKind
 from iso8583.masking import mask_pan
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Approved kinds that move money to the merchant (a paid MPM order is a QR_ORDER entry).
-DEBIT_KINDS = frozenset({Kind.SALE, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER})
+DEBIT_KINDS = frozenset({TxnKind.SALE, TxnKind.COMPLETION, TxnKind.QR_PAY, TxnKind.QR_ORDER})
 
 _AUTH_ALPHABET = string.ascii_uppercase + string.digits
 _ENTROPY_CHUNK = 4096  # bytes of os.urandom drawn at once for auth codes
@@ -86,7 +86,7 @@ class Entry:
     tid: str
     stan: str
     batch: str
-    kind: Kind
+    kind: TxnKind
     amount: int
     rrn: str
     auth_code: str
@@ -135,7 +135,7 @@ class QrOrder:
     mid: str = ""  # merchant ID of the order; the paid entry carries it
 
 
-SeenKey = tuple[str, str, str, Kind]  # TID, batch, STAN, kind
+SeenKey = tuple[str, str, str, TxnKind]  # TID, batch, STAN, kind
 
 
 #: What changed since the last :meth:`Ledger.take_changes`: ("entry", id), ("seen", key),
@@ -243,7 +243,7 @@ class Ledger:
         tid: str,
         stan: str,
         batch: str,
-        kind: Kind,
+        kind: TxnKind,
         amount: int,
         pan: str | None,
         now: datetime,
@@ -302,7 +302,7 @@ class Ledger:
             return [e for e in found if (e.tid, e.batch) not in self._closed]
 
     def find_original(
-        self, tid: str, *, stan: str = "", rrn: str = "", kinds: frozenset[Kind]
+        self, tid: str, *, stan: str = "", rrn: str = "", kinds: frozenset[TxnKind]
     ) -> Entry | None:
         """A live entry of ``kinds`` by RRN (any batch) or else by STAN (open batches)."""
         with self._lock:
@@ -321,7 +321,7 @@ class Ledger:
         """An open (live, not completed) preauth of ``tid`` by auth code, else by STAN."""
         with self._lock:
             for entry in reversed(self._entries):
-                if entry.tid != tid or entry.kind is not Kind.PREAUTH:
+                if entry.tid != tid or entry.kind is not TxnKind.PREAUTH:
                     continue
                 if not entry.live or entry.completed:
                     continue
@@ -335,20 +335,20 @@ class Ledger:
         """Record a void of ``target`` and mark the target voided."""
         with self._lock:
             self._update(target.id, status=Status.VOIDED)
-            return self.record(kind=Kind.VOID, ref_id=target.id, **record)
+            return self.record(kind=TxnKind.VOID, ref_id=target.id, **record)
 
     def refund(self, target: Entry, **record: Any) -> Entry:
         with self._lock:
             current = self._entries[target.id]
             self._update(target.id, refunded=current.refunded + record["amount"])
-            return self.record(kind=Kind.REFUND, ref_id=target.id, **record)
+            return self.record(kind=TxnKind.REFUND, ref_id=target.id, **record)
 
     def complete(self, preauth: Entry, **record: Any) -> Entry:
         with self._lock:
             self._update(preauth.id, completed=True)
             # A completion settles the pre-authorisation: it carries that approval code.
             return self.record(
-                kind=Kind.COMPLETION, ref_id=preauth.id, auth_code=preauth.auth_code, **record
+                kind=TxnKind.COMPLETION, ref_id=preauth.id, auth_code=preauth.auth_code, **record
             )
 
     def reverse(self, entry: Entry) -> Entry:
@@ -359,11 +359,11 @@ class Ledger:
                 return entry
             if entry.ref_id is not None:
                 target = self._entries[entry.ref_id]
-                if entry.kind is Kind.VOID and target.status is Status.VOIDED:
+                if entry.kind is TxnKind.VOID and target.status is Status.VOIDED:
                     self._update(target.id, status=Status.APPROVED)
-                elif entry.kind is Kind.REFUND:
+                elif entry.kind is TxnKind.REFUND:
                     self._update(target.id, refunded=max(0, target.refunded - entry.amount))
-                elif entry.kind is Kind.COMPLETION:
+                elif entry.kind is TxnKind.COMPLETION:
                     self._update(target.id, completed=False)
             for order in self._orders.values():
                 if order.entry_id == entry.id:
@@ -410,7 +410,7 @@ class Ledger:
                     continue
                 if e.kind in DEBIT_KINDS:
                     dc, da = dc + 1, da + e.amount
-                elif e.kind is Kind.REFUND:
+                elif e.kind is TxnKind.REFUND:
                     cc, ca = cc + 1, ca + e.amount
             return Totals(dc, da, cc, ca)
 
@@ -472,7 +472,7 @@ class Ledger:
                 tid=order.tid,
                 stan=order.stan,
                 batch=order.batch,
-                kind=Kind.QR_ORDER,
+                kind=TxnKind.QR_ORDER,
                 amount=order.amount,
                 pan=None,
                 now=now,

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.model import Request, TxnKind
 from iso8583.masking import luhn_ok
 
 __all__ = [
@@ -59,19 +59,21 @@ DEFAULT_DECLINE_PANS = frozenset({"4000000000000002"})  # visa-decline -> 05
 PIN_SERVICE_DIGITS = frozenset("035")
 
 #: Kinds whose amount goes through the cents table.
-CENTS_KINDS = frozenset({Kind.SALE, Kind.PREAUTH, Kind.REFUND, Kind.QR_PAY, Kind.QR_ORDER})
+CENTS_KINDS = frozenset(
+    {TxnKind.SALE, TxnKind.PREAUTH, TxnKind.REFUND, TxnKind.QR_PAY, TxnKind.QR_ORDER}
+)
 
 #: Kinds a rules file may pin to one answer with ``[kinds]``.
 OVERRIDABLE_KINDS = frozenset(
     {
-        Kind.SALE,
-        Kind.PREAUTH,
-        Kind.REFUND,
-        Kind.VOID,
-        Kind.COMPLETION,
-        Kind.BALANCE,
-        Kind.QR_PAY,
-        Kind.QR_ORDER,
+        TxnKind.SALE,
+        TxnKind.PREAUTH,
+        TxnKind.REFUND,
+        TxnKind.VOID,
+        TxnKind.COMPLETION,
+        TxnKind.BALANCE,
+        TxnKind.QR_PAY,
+        TxnKind.QR_ORDER,
     }
 )
 
@@ -131,7 +133,7 @@ class Rules:
     cents: Mapping[str, str] = field(default_factory=lambda: DEFAULT_CENTS)
     late_delay: float = 30.0
     approve_all: bool = False
-    kinds: Mapping[Kind, str] = field(default_factory=lambda: MappingProxyType({}))
+    kinds: Mapping[TxnKind, str] = field(default_factory=lambda: MappingProxyType({}))
     mpm_pay_delay: float = 2.0
     balance: int = 100_000
 
@@ -162,7 +164,7 @@ def amount_decision(amount: int | None, rules: Rules) -> Decision:
     return _action(value) if value is not None else _APPROVE
 
 
-def override_decision(kind: Kind, rules: Rules) -> Decision | None:
+def override_decision(kind: TxnKind, rules: Rules) -> Decision | None:
     """A ``[kinds]`` override answers the kind outright (after MAC and duplicate checks)."""
     value = rules.kinds.get(kind)
     return _action(value) if value is not None else None
@@ -300,15 +302,15 @@ def _cents(source: str, value: Any) -> Mapping[str, str]:
     return MappingProxyType(table)
 
 
-def _kinds(source: str, value: Any) -> Mapping[Kind, str]:
+def _kinds(source: str, value: Any) -> Mapping[TxnKind, str]:
     if not isinstance(value, dict):
         raise RulesError(source, 'must be a table such as {refund = "00"}', key="kinds")
-    table: dict[Kind, str] = {}
+    table: dict[TxnKind, str] = {}
     names = ", ".join(sorted(k.value for k in OVERRIDABLE_KINDS))
     for name, action in value.items():
         key = f"kinds.{name}"
         try:
-            kind = Kind(name)
+            kind = TxnKind(name)
         except ValueError:
             kind = None
         if kind not in OVERRIDABLE_KINDS:

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from iso8583.acquirer.model import Kind, Totals
+from iso8583.acquirer.model import Totals, TxnKind
 from iso8583.acquirer.security import WorkingKeys
 from iso8583.errors import CryptoError
 from iso8583.host.ledger import Answer, Entry, Ledger, OrderState, QrOrder, Status
@@ -243,7 +243,7 @@ class HostStateStore:
                 tid=r[1],
                 stan=r[2],
                 batch=r[3],
-                kind=Kind(r[4]),
+                kind=TxnKind(r[4]),
                 amount=int(r[5]),
                 rrn=r[6],
                 auth_code=r[7],
@@ -258,7 +258,7 @@ class HostStateStore:
             for r in db.execute("SELECT * FROM entries ORDER BY id")
         ]
         seen = {
-            (r[0], r[1], r[2], Kind(r[3])): Answer(r[4], r[5], r[6])
+            (r[0], r[1], r[2], TxnKind(r[3])): Answer(r[4], r[5], r[6])
             for r in db.execute("SELECT * FROM seen")
         }
         closed = {

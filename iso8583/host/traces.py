@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iso8583.acquirer.codes import RESPONSE_TEXT
-from iso8583.acquirer.model import Kind, Original, Request
+from iso8583.acquirer.model import Original, Request, TxnKind
 from iso8583.acquirer.profiles import Iso93Profile, profile_for
 from iso8583.acquirer.security import TEST_TMK, apply_mac, open_session_keys
 from iso8583.dialects import get_spec
@@ -54,7 +54,7 @@ def sample_traces(spec_name: str) -> list[Trace]:
 
     def exchange(label: str, req: Request) -> bytes:
         msg = profile.request_to_message(req)
-        if keys is not None and (req.kind.financial or req.kind is Kind.REVERSAL):
+        if keys is not None and (req.kind.financial or req.kind is TxnKind.REVERSAL):
             msg = apply_mac(msg, spec, keys.mac_key)
         payload = spec.codec.pack(msg)
         result = engine.handle(payload, now=SAMPLE_TIME)
@@ -64,19 +64,21 @@ def sample_traces(spec_name: str) -> list[Trace]:
         traces.append(Trace(label, request, fmt.wrap(result.reply, tpdu=reply_tpdu, header=header)))
         return result.reply
 
-    def req(kind: Kind, stan: str, **kw: object) -> Request:
+    def req(kind: TxnKind, stan: str, **kw: object) -> Request:
         return Request(
             kind, stan=stan, local_time=SAMPLE_TIME, terminal_id=_TID, merchant_id=_MID, **kw
         )  # type: ignore[arg-type]
 
-    reply = exchange("sign-on", req(Kind.SIGNON, "000001"))
-    wire = profile.response_from_message(spec.codec.unpack(reply), Kind.SIGNON).keys
+    reply = exchange("sign-on", req(TxnKind.SIGNON, "000001"))
+    wire = profile.response_from_message(spec.codec.unpack(reply), TxnKind.SIGNON).keys
     assert wire is not None
     keys = open_session_keys(wire, TEST_TMK)
-    sale = req(Kind.SALE, "000002", amount=1000, pan=SAMPLE_PAN, expiry="3012", entry_mode="012")
+    sale = req(TxnKind.SALE, "000002", amount=1000, pan=SAMPLE_PAN, expiry="3012", entry_mode="012")
     exchange("sale 10.00", sale)
-    original = Original(Kind.SALE, stan="000002", local_time=SAMPLE_TIME, batch="000001")
-    exchange("reversal of the sale", req(Kind.REVERSAL, "000003", amount=1000, original=original))
+    original = Original(TxnKind.SALE, stan="000002", local_time=SAMPLE_TIME, batch="000001")
+    exchange(
+        "reversal of the sale", req(TxnKind.REVERSAL, "000003", amount=1000, original=original)
+    )
     return traces
 
 

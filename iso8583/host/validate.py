@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from iso8583.acquirer.profiles import CupProfile, Iso93Profile, Profile
 from iso8583.errors import DecodeError
 from iso8583.host.rules import _track2_parts
@@ -22,22 +22,22 @@ __all__ = ["PROCESSING_CODES", "REQUIRED", "check_request", "dialect_fields"]
 
 #: Logical items every request of a kind must carry (beyond STAN, time and TID, which all need).
 #: ``card`` is field 2, 35 or 55; ``original`` the dialect's original-data field or an RRN.
-REQUIRED: Mapping[Kind, tuple[str, ...]] = {
-    Kind.SIGNON: ("network",),
-    Kind.ECHO: ("network",),
-    Kind.SALE: ("pc", "amount", "currency", "entry", "merchant", "batch", "card"),
-    Kind.PREAUTH: ("pc", "amount", "currency", "entry", "merchant", "batch", "card"),
-    Kind.BALANCE: ("pc", "entry", "merchant", "batch", "card"),
-    Kind.VOID: ("pc", "merchant", "batch", "original"),
-    Kind.REFUND: ("pc", "amount", "currency", "merchant", "batch"),
-    Kind.COMPLETION: ("pc", "amount", "currency", "merchant", "batch", "original"),
-    Kind.QR_ORDER: ("pc", "amount", "currency", "merchant", "batch", "qr"),
-    Kind.QR_PAY: ("pc", "amount", "currency", "merchant", "batch", "qr"),
-    Kind.QR_QUERY: ("pc", "merchant", "batch", "qr"),
-    Kind.QR_SIMULATE: ("pc", "qr"),
-    Kind.REVERSAL: ("pc", "merchant", "batch"),
-    Kind.SETTLEMENT: ("network", "merchant", "batch", "totals"),
-    Kind.BATCH_UPLOAD: ("pc", "amount", "merchant", "batch"),
+REQUIRED: Mapping[TxnKind, tuple[str, ...]] = {
+    TxnKind.SIGNON: ("network",),
+    TxnKind.ECHO: ("network",),
+    TxnKind.SALE: ("pc", "amount", "currency", "entry", "merchant", "batch", "card"),
+    TxnKind.PREAUTH: ("pc", "amount", "currency", "entry", "merchant", "batch", "card"),
+    TxnKind.BALANCE: ("pc", "entry", "merchant", "batch", "card"),
+    TxnKind.VOID: ("pc", "merchant", "batch", "original"),
+    TxnKind.REFUND: ("pc", "amount", "currency", "merchant", "batch"),
+    TxnKind.COMPLETION: ("pc", "amount", "currency", "merchant", "batch", "original"),
+    TxnKind.QR_ORDER: ("pc", "amount", "currency", "merchant", "batch", "qr"),
+    TxnKind.QR_PAY: ("pc", "amount", "currency", "merchant", "batch", "qr"),
+    TxnKind.QR_QUERY: ("pc", "merchant", "batch", "qr"),
+    TxnKind.QR_SIMULATE: ("pc", "qr"),
+    TxnKind.REVERSAL: ("pc", "merchant", "batch"),
+    TxnKind.SETTLEMENT: ("network", "merchant", "batch", "totals"),
+    TxnKind.BATCH_UPLOAD: ("pc", "amount", "merchant", "batch"),
 }
 
 #: Processing codes (first two digits of field 3) each message class accepts.
@@ -126,7 +126,7 @@ def _batch(msg: Message, profile: Profile, where: str) -> None:
         raise _bad(where, "batch number must be 6 digits")
 
 
-def check_request(msg: Message, kind: Kind, profile: Profile) -> None:
+def check_request(msg: Message, kind: TxnKind, profile: Profile) -> None:
     """Raise DecodeError (field named) unless ``msg`` carries what a ``kind`` request needs."""
     where = dialect_fields(profile)
     _digits(msg, 11, 6, "STAN")

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.cards import validate_pan
 from terminal.core.errors import CardDataError
 from terminal.core.journal import (
@@ -166,7 +166,7 @@ def check_entry(entry: JournalEntry) -> JournalEntry:
     """Validate an entry before it is written; return it with enums normalised."""
     if not isinstance(entry, JournalEntry):
         raise InvalidRecordError(f"expected a JournalEntry, got {type(entry).__name__}")
-    kind = _enum(Kind, entry.kind, "kind")
+    kind = _enum(TxnKind, entry.kind, "kind")
     state = _enum(TxnState, entry.state, "state")
     for name in _TEXT_FIELDS:
         _check_text(entry, name)
@@ -231,7 +231,7 @@ def _entry_from_row(row: sqlite3.Row, copies: Sequence[ReceiptCopyRecord]) -> Jo
     receipt = row["receipt"]
     return JournalEntry(
         id=row["id"],
-        kind=Kind(row["kind"]),
+        kind=TxnKind(row["kind"]),
         state=TxnState(row["state"]),
         stan=row["stan"],
         batch=row["batch"],
@@ -486,7 +486,7 @@ class SqliteJournal:
                 params.append(value)
         for column, values in (
             ("state", _enums(TxnState, query.states, "query.states")),
-            ("kind", _enums(Kind, query.kinds, "query.kinds")),
+            ("kind", _enums(TxnKind, query.kinds, "query.kinds")),
         ):
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' * len(values))})")

@@ -15,7 +15,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Final
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.journal import TxnState
 from terminal.store.db import local_time_key
 
@@ -24,7 +24,7 @@ __all__ = ["REFUND_WINDOW", "TOKEN_KINDS", "TOKEN_STATES", "keeps_token", "purge
 #: A refund to the original card is accepted this long after the sale (and always while
 #: its batch is open).
 REFUND_WINDOW: Final = timedelta(days=30)
-TOKEN_KINDS: Final = frozenset({Kind.SALE, Kind.PREAUTH})
+TOKEN_KINDS: Final = frozenset({TxnKind.SALE, TxnKind.PREAUTH})
 #: CREATED/SENT: the answer is not known yet and may be an approval.
 TOKEN_STATES: Final = frozenset({TxnState.CREATED, TxnState.SENT, TxnState.APPROVED})
 SAF_TOKEN_KEYS: Final = ("pan_token", "expiry_token", "qr_token")
@@ -32,9 +32,9 @@ _SAF_CLEAR: Final = ", ".join(f"'$.{k}', NULL" for k in SAF_TOKEN_KEYS)
 SAF_CLEAR_SQL: Final = f"request = json_set(request, {_SAF_CLEAR})"
 
 
-def keeps_token(kind: Kind | str, state: TxnState | str) -> bool:
+def keeps_token(kind: TxnKind | str, state: TxnState | str) -> bool:
     """May an entry of this kind in this state still be voided or refunded to its card?"""
-    return Kind(kind) in TOKEN_KINDS and TxnState(state) in TOKEN_STATES
+    return TxnKind(kind) in TOKEN_KINDS and TxnState(state) in TOKEN_STATES
 
 
 def purge_tokens(conn: sqlite3.Connection, open_batch: str, now: datetime) -> int:

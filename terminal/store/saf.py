@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from iso8583.acquirer.model import Kind, Original, Request, Totals
+from iso8583.acquirer.model import Original, Request, Totals, TxnKind
 from terminal.core.journal import PendingMessage
 from terminal.store.db import Database, now, time_from_text, time_to_text
 from terminal.store.errors import (
@@ -112,7 +112,7 @@ def request_to_record(req: Request, *, vault: Vault | None = None) -> dict[str, 
     totals = req.totals
     record = {
         "version": RECORD_VERSION,
-        "kind": Kind(req.kind).value,
+        "kind": TxnKind(req.kind).value,
         "stan": req.stan,
         "local_time": req.local_time.isoformat(),
         "terminal_id": req.terminal_id,
@@ -127,7 +127,7 @@ def request_to_record(req: Request, *, vault: Vault | None = None) -> dict[str, 
         "original": None
         if original is None
         else {
-            "kind": Kind(original.kind).value,
+            "kind": TxnKind(original.kind).value,
             "stan": original.stan,
             "local_time": original.local_time.isoformat(),
             "rrn": original.rrn,
@@ -187,7 +187,7 @@ def request_from_record(record: Mapping[str, Any], *, vault: Vault | None = None
         original = record["original"]
         totals = record["totals"]
         return Request(
-            kind=Kind(record["kind"]),
+            kind=TxnKind(record["kind"]),
             stan=record["stan"],
             local_time=datetime.fromisoformat(record["local_time"]),
             terminal_id=record["terminal_id"],
@@ -202,7 +202,7 @@ def request_from_record(record: Mapping[str, Any], *, vault: Vault | None = None
             original=None
             if original is None
             else Original(
-                kind=Kind(original["kind"]),
+                kind=TxnKind(original["kind"]),
                 stan=original["stan"],
                 local_time=datetime.fromisoformat(original["local_time"]),
                 rrn=original["rrn"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.events import (
     Connecting,
     Event,
@@ -172,7 +172,7 @@ def _reversal_note(result: TxnResult) -> str:
 
 def _rows(result: TxnResult) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    if result.amount is not None and result.kind is not Kind.BALANCE:
+    if result.amount is not None and result.kind is not TxnKind.BALANCE:
         rows.append(("Amount", format_money(result.amount, result.currency)))
     if result.balance is not None:
         rows.append(("Balance", format_money(result.balance, result.currency)))

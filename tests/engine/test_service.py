@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from iso8583.host import EmbeddedHost, Status, rules_from_mapping
 from terminal.core.journal import JournalQuery, PrintStatus, TxnState
 from terminal.core.money import AmountError
@@ -44,7 +44,7 @@ from .scan import card_data_in_files
 VISA = CardInput.test_card("visa-approve")
 
 
-def ledger_by_stan(host: EmbeddedHost, stan: str, kind: Kind = Kind.SALE):
+def ledger_by_stan(host: EmbeddedHost, stan: str, kind: TxnKind = TxnKind.SALE):
     return [e for e in host.ledger.entries() if e.stan == stan and e.kind is kind]
 
 
@@ -272,7 +272,7 @@ async def test_crash_orphans_are_recovered(host, store):
     for _ in range(2):
         stan, now = store.counters.next_stan(), datetime.now()
         request = build_request(
-            Kind.SALE, config, stan=stan, local_time=now.replace(microsecond=0),
+            TxnKind.SALE, config, stan=stan, local_time=now.replace(microsecond=0),
             batch=store.counters.batch(), amount=700, card=read,
         )  # fmt: skip
         entry = Runner.entry(request, store.counters.next_invoice(), read.masked_pan, "Visa")

@@ -17,10 +17,10 @@ from typing import Any
 
 from iso8583.acquirer import (
     TEST_TMK,
-    Kind,
     Original,
     Request,
     Response,
+    TxnKind,
     WorkingKeys,
     apply_mac,
     open_session_keys,
@@ -135,7 +135,7 @@ class HostClient:
         return self.last_message
 
     # --- protocol ------------------------------------------------------------------------------
-    def request(self, kind: Kind, **fields: Any) -> Request:
+    def request(self, kind: TxnKind, **fields: Any) -> Request:
         base: dict[str, Any] = {
             "stan": self.next_stan(),
             "local_time": datetime.now().replace(microsecond=0),
@@ -149,7 +149,7 @@ class HostClient:
     def build(self, req: Request, *, mac: bool | None = None) -> Message:
         msg = self.profile.request_to_message(req)
         if mac is None:
-            mac = (req.kind.financial or req.kind is Kind.REVERSAL) and self.keys is not None
+            mac = (req.kind.financial or req.kind is TxnKind.REVERSAL) and self.keys is not None
         if mac:
             key = self.keys.mac_key if self.keys is not None else Key(bytes(16), TEST_TMK.algorithm)
             msg = apply_mac(msg, self.spec, key)
@@ -175,7 +175,7 @@ class HostClient:
         return self.read_response(req, sent, timeout)
 
     def signon(self) -> Response:
-        resp = self.exchange(self.request(Kind.SIGNON))
+        resp = self.exchange(self.request(TxnKind.SIGNON))
         assert resp.response_code == "00", resp
         assert resp.keys is not None
         self.keys = open_session_keys(resp.keys, self.tmk)
@@ -203,7 +203,7 @@ class HostClient:
         *,
         pin: str | None = None,
         manual: bool = False,
-        kind: Kind = Kind.SALE,
+        kind: TxnKind = TxnKind.SALE,
         **fields: Any,
     ) -> tuple[Request, Response]:
         req = self.request(

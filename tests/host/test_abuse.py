@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.dialects import get_spec
 from iso8583.host import EmbeddedHost, HostEngine
 from tests.host.client import HostClient
@@ -37,7 +37,7 @@ def test_idle_connections_at_a_low_file_limit_do_not_lock_out_a_terminal(
             for _ in range(_IDLE):
                 idle.append(socket.create_connection(host.address, timeout=5))
             with HostClient(host.address, get_spec("iso87ascii"), timeout=5.0) as terminal:
-                echo = terminal.exchange(terminal.request(Kind.ECHO))
+                echo = terminal.exchange(terminal.request(TxnKind.ECHO))
             assert echo.response_code == "00"
         finally:
             for sock in idle:

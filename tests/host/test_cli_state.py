@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.dialects import get_spec
 from tests.engine.clirun import posemu
 from tests.host.client import HostClient
@@ -33,7 +33,7 @@ def test_a_restarted_host_with_state_keeps_its_ledger_and_never_repeats_an_rrn(
     ):
         client.keys = keys  # the host kept them
         original = client.original_of(sale_req, sale)
-        void = client.exchange(client.request(Kind.VOID, amount=2500, original=original))
+        void = client.exchange(client.request(TxnKind.VOID, amount=2500, original=original))
         assert void.response_code == "00"
         rrns.append(void.rrn)
         rrns.append(client.sale(100)[1].rrn)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from iso8583 import Message, get_spec, spec_names
 from iso8583.acquirer import (
-    Kind,
     Request,
+    TxnKind,
     apply_mac,
     open_session_keys,
     profile_for,
@@ -37,14 +37,14 @@ class Terminal:
         self.keys = None
         self.stan = 0
 
-    def req(self, kind: Kind, **kw) -> Request:
+    def req(self, kind: TxnKind, **kw) -> Request:
         self.stan += 1
         kw.setdefault("stan", f"{self.stan:06d}")
         return Request(kind, local_time=NOW, terminal_id=self.tid, merchant_id=MID, **kw)
 
     def send(self, req: Request, *, mac: bool = True):
         msg = self.profile.request_to_message(req)
-        if mac and self.keys is not None and (req.kind.financial or req.kind is Kind.REVERSAL):
+        if mac and self.keys is not None and (req.kind.financial or req.kind is TxnKind.REVERSAL):
             msg = apply_mac(msg, self.spec, self.keys.mac_key)
         result = self.engine.handle(self.spec.codec.pack(msg), now=NOW)
         if result.reply is None:
@@ -53,7 +53,7 @@ class Terminal:
         return result, reply, self.profile.response_from_message(reply, req.kind)
 
     def signon(self) -> None:
-        _, _, resp = self.send(self.req(Kind.SIGNON))
+        _, _, resp = self.send(self.req(TxnKind.SIGNON))
         self.keys = open_session_keys(resp.keys)
 
 
@@ -67,7 +67,7 @@ def term() -> Terminal:
 def test_sale_is_approved_mac_verified_and_recorded(term: Terminal):
     card = get_card("visa-approve")
     result, reply, resp = term.send(
-        term.req(Kind.SALE, amount=1000, track2=card.track2_data().for_iso8583(), batch="000001")
+        term.req(TxnKind.SALE, amount=1000, track2=card.track2_data().for_iso8583(), batch="000001")
     )
     assert result.delay == 0
     assert not result.close
@@ -88,10 +88,10 @@ def test_sale_is_approved_mac_verified_and_recorded(term: Terminal):
 
 
 def test_late_and_silent_results(term: Terminal):
-    result, _, resp = term.send(term.req(Kind.SALE, amount=1068, pan="4761739001010010"))
+    result, _, resp = term.send(term.req(TxnKind.SALE, amount=1068, pan="4761739001010010"))
     assert result.delay == 7
     assert resp.response_code == "00"
-    result, reply, _ = term.send(term.req(Kind.SALE, amount=1099, pan="4761739001010010"))
+    result, reply, _ = term.send(term.req(TxnKind.SALE, amount=1099, pan="4761739001010010"))
     assert result.reply is None
     assert reply is None
     assert not result.close
@@ -100,9 +100,9 @@ def test_late_and_silent_results(term: Terminal):
 
 def test_missing_keys_and_bad_mac(term: Terminal):
     other = Terminal(term.engine, tid="TERM0002")
-    _, _, resp = other.send(other.req(Kind.SALE, amount=1000, pan="4761739001010010"))
+    _, _, resp = other.send(other.req(TxnKind.SALE, amount=1000, pan="4761739001010010"))
     assert resp.response_code == "A7"
-    _, _, resp = term.send(term.req(Kind.SALE, amount=1000, pan="4761739001010010"), mac=False)
+    _, _, resp = term.send(term.req(TxnKind.SALE, amount=1000, pan="4761739001010010"), mac=False)
     assert resp.response_code == "A0"
 
 
@@ -112,12 +112,12 @@ def test_pin_block_checked_with_the_pin_key(term: Terminal):
     good = encrypt_pin_block("1234", card.pan, term.keys.pin_key)
     bad = encrypt_pin_block("4321", card.pan, term.keys.pin_key)
     for block, code in ((good, "00"), (bad, "55"), (None, "55"), (b"\x00" * 8, "55")):
-        _, _, resp = term.send(term.req(Kind.SALE, amount=1000, track2=track2, pin_block=block))
+        _, _, resp = term.send(term.req(TxnKind.SALE, amount=1000, track2=track2, pin_block=block))
         assert resp.response_code == code
 
 
 def test_format_error_echoes_stan_and_tid(term: Terminal):
-    msg = term.profile.request_to_message(term.req(Kind.SALE, amount=1000, stan="123456"))
+    msg = term.profile.request_to_message(term.req(TxnKind.SALE, amount=1000, stan="123456"))
     raw = term.spec.codec.pack(msg)
     result = term.engine.handle(raw[:-3], now=NOW)  # truncated in the last field
     reply = term.spec.codec.unpack(result.reply)
@@ -145,7 +145,7 @@ def test_not_iso_at_all_closes(term: Terminal):
 
 def test_aware_clock_is_accepted(term: Terminal):
 
-    req = term.req(Kind.SALE, amount=1000, pan="4761739001010010")
+    req = term.req(TxnKind.SALE, amount=1000, pan="4761739001010010")
     msg = apply_mac(term.profile.request_to_message(req), term.spec, term.keys.mac_key)
     result = term.engine.handle(term.spec.codec.pack(msg), now=datetime.now(UTC))
     assert result.reply is not None
@@ -155,7 +155,9 @@ def test_ledger_never_holds_full_pan_track_or_pin(term: Terminal):
     card = get_card("debit-pin")
     block = encrypt_pin_block("1234", card.pan, term.keys.pin_key)
     term.send(
-        term.req(Kind.SALE, amount=1000, track2=card.track2_data().for_iso8583(), pin_block=block)
+        term.req(
+            TxnKind.SALE, amount=1000, track2=card.track2_data().for_iso8583(), pin_block=block
+        )
     )
     ledger: Ledger = term.engine.ledger
     dump = repr(ledger.entries()) + repr(ledger.orders())
@@ -188,7 +190,7 @@ def test_random_valid_sales_always_get_a_reply(spec_name, card, amount, stan, ma
     )
     if pin:
         fields["pin_block"] = encrypt_pin_block("1234", c.pan, t.keys.pin_key)
-    result, reply, resp = t.send(t.req(Kind.SALE, amount=amount, stan=stan, **fields))
+    result, reply, resp = t.send(t.req(TxnKind.SALE, amount=amount, stan=stan, **fields))
     assert not result.close
     if result.reply is None:  # only the x.99 rule keeps quiet
         assert amount % 100 == 99
@@ -219,7 +221,9 @@ def test_mutated_sales_never_raise(spec_name, data):
     engine = HostEngine(get_spec(spec_name))
     t = Terminal(engine)
     msg = t.profile.request_to_message(
-        t.req(Kind.SALE, amount=1000, track2=get_card("visa-approve").track2_data().for_iso8583())
+        t.req(
+            TxnKind.SALE, amount=1000, track2=get_card("visa-approve").track2_data().for_iso8583()
+        )
     )
     raw = bytearray(t.spec.codec.pack(msg))
     for _ in range(data.draw(st.integers(1, 4))):

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iso8583 import get_spec
-from iso8583.acquirer import Kind, Request, apply_mac, open_session_keys, profile_for
+from iso8583.acquirer import Request, TxnKind, apply_mac, open_session_keys, profile_for
 from iso8583.acquirer.profiles import _combine
 from iso8583.errors import DecodeError, FramingError
 from iso8583.framing import (
@@ -185,17 +185,17 @@ def test_reply_without_summary_is_the_same_reply(spec_name):
     card = get_card("visa-approve")
     track2 = card.track2_data().for_iso8583()
 
-    def request(kind: Kind, stan: int, **kw: object) -> Request:
+    def request(kind: TxnKind, stan: int, **kw: object) -> Request:
         return Request(kind, f"{stan:06d}", now, "TERM0001", "MERCHANT0000001", **kw)
 
-    signon = spec.codec.pack(profile.request_to_message(request(Kind.SIGNON, 1)))
+    signon = spec.codec.pack(profile.request_to_message(request(TxnKind.SIGNON, 1)))
     reply = spec.codec.unpack(engines[0].handle(signon, now=now).reply)
-    keys = open_session_keys(profile.response_from_message(reply, Kind.SIGNON).keys)
+    keys = open_session_keys(profile.response_from_message(reply, TxnKind.SIGNON).keys)
     for engine in engines:  # the same working keys in both engines
         engine.restore(engine.ledger, {"TERM0001": keys})
     for stan, amount in enumerate((1000, 1068, 1099, 1051, 1000), start=2):
         msg = profile.request_to_message(
-            request(Kind.SALE, stan, amount=amount, track2=track2, entry_mode="902")
+            request(TxnKind.SALE, stan, amount=amount, track2=track2, entry_mode="902")
         )
         raw = spec.codec.pack(apply_mac(msg, spec, keys.mac_key))
         full = engines[0].handle(raw, now=now)
@@ -223,7 +223,7 @@ def test_replies_held_back_past_the_pending_limit_come_in_order(monkeypatch):
         c.signon()
         card = c.card_fields("visa-approve")
         amounts = [1068] + [1000 + 100 * (i % 40) for i in range(60)]  # late first: all wait
-        reqs = [c.request(Kind.SALE, amount=a, **card) for a in amounts]
+        reqs = [c.request(TxnKind.SALE, amount=a, **card) for a in amounts]
         c.send_raw(b"".join(c.frame(c.spec.codec.pack(c.build(r))) for r in reqs))
         stans = [c.recv_message(timeout=5).fields[11] for _ in reqs]
         assert stans == [r.stan for r in reqs]
@@ -234,7 +234,7 @@ def test_a_half_closed_peer_gets_its_answers_then_the_close():
     with EmbeddedHost("iso87ascii", FAST_RULES) as h, HostClient(h.address, h.spec) as c:
         c.signon()
         card = c.card_fields("visa-approve")
-        reqs = [c.request(Kind.SALE, amount=a, **card) for a in (1068, 1000, 1051)]
+        reqs = [c.request(TxnKind.SALE, amount=a, **card) for a in (1068, 1000, 1051)]
         c.send_raw(b"".join(c.frame(c.spec.codec.pack(c.build(r))) for r in reqs))
         c.sock.shutdown(socket.SHUT_WR)
         codes = [c.recv_message(timeout=5).fields[39] for _ in reqs]

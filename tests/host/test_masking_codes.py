@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from iso8583 import Message, get_spec, spec_names
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.describe import describe, masked_value
 from iso8583.errors import Iso8583Error
 from iso8583.host import EmbeddedHost
@@ -93,7 +93,7 @@ def test_the_host_debug_log_masks_a_cpm_payment(caplog: pytest.LogCaptureFixture
     with EmbeddedHost("iso87ascii") as host, HostClient(host.address, host.spec) as client:
         client.signon()
         for code in (CPM, WALLET):
-            resp = client.exchange(client.request(Kind.QR_PAY, amount=1200, qr=code))
+            resp = client.exchange(client.request(TxnKind.QR_PAY, amount=1200, qr=code))
             assert resp.response_code == "00"
     assert "request" in caplog.text
     assert "CPM:" in caplog.text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer import TEST_TMK, Kind, open_session_keys, profile_for, verify_message_mac
+from iso8583.acquirer import TEST_TMK, TxnKind, open_session_keys, profile_for, verify_message_mac
 from iso8583.dialects import get_spec
 from iso8583.host.traces import DIALECTS, render
 
@@ -46,10 +46,10 @@ def test_the_sample_traces_decode_and_their_macs_verify(dialect: str) -> None:
     def message(name: str):
         return spec.codec.unpack(spec.frame_format.unwrap(traces[name]).payload)
 
-    signon = profile.response_from_message(message("sign-on response"), Kind.SIGNON)
+    signon = profile.response_from_message(message("sign-on response"), TxnKind.SIGNON)
     assert signon.response_code == "00"
     keys = open_session_keys(signon.keys, TEST_TMK)  # the published TMK opens the key block
-    for label, kind in (("sale 10.00", Kind.SALE), ("reversal of the sale", Kind.REVERSAL)):
+    for label, kind in (("sale 10.00", TxnKind.SALE), ("reversal of the sale", TxnKind.REVERSAL)):
         request, response = message(f"{label} request"), message(f"{label} response")
         verify_message_mac(request, spec, keys.mac_key)
         verify_message_mac(response, spec, keys.mac_key)

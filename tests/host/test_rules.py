@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer import Kind, Request
+from iso8583.acquirer import Request, TxnKind
 from iso8583.host.rules import (
     DEFAULT_BLOCKED_PANS,
     DEFAULT_DECLINE_PANS,
@@ -130,7 +130,7 @@ def test_pin_required_by_service_code(service_code, required):
 
 
 def _req(**kw) -> Request:
-    return Request(Kind.SALE, "000001", NOW, "TERM0001", "MERCHANT0000001", **kw)
+    return Request(TxnKind.SALE, "000001", NOW, "TERM0001", "MERCHANT0000001", **kw)
 
 
 def test_card_data_from_track2_pan_and_chip():
@@ -158,10 +158,10 @@ def test_card_data_from_track2_pan_and_chip():
 
 def test_kind_overrides():
     rules = rules_from_mapping({"kinds": {"refund": "00", "sale": "late", "void": "12"}})
-    assert override_decision(Kind.REFUND, rules) == Decision("00")
-    assert override_decision(Kind.SALE, rules) == Decision("00", Timing.LATE)
-    assert override_decision(Kind.VOID, rules) == Decision("12")
-    assert override_decision(Kind.PREAUTH, rules) is None
+    assert override_decision(TxnKind.REFUND, rules) == Decision("00")
+    assert override_decision(TxnKind.SALE, rules) == Decision("00", Timing.LATE)
+    assert override_decision(TxnKind.VOID, rules) == Decision("12")
+    assert override_decision(TxnKind.PREAUTH, rules) is None
 
 
 def test_toml_file_merges_cents_and_replaces_lists(tmp_path: Path):
@@ -181,7 +181,7 @@ def test_toml_file_merges_cents_and_replaces_lists(tmp_path: Path):
     assert amount_decision(1037, r) == Decision("51")
     assert amount_decision(1005, r) == Decision("00")
     assert amount_decision(1051, r) == Decision("51")  # default kept
-    assert override_decision(Kind.REFUND, r) == Decision("00")
+    assert override_decision(TxnKind.REFUND, r) == Decision("00")
 
 
 def test_json_file(tmp_path: Path):

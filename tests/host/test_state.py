@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.host import EmbeddedHost, Status
 from iso8583.host.state import LEGACY_STATE_FILE, HostStateError, state_file_for
 from tests.engine.clirun import POSEMU, ROOT, _env
@@ -41,7 +41,7 @@ def test_a_void_after_restart_finds_the_sale_of_the_previous_run(tmp_path: Path)
         with HostClient(second.address, second.spec) as client:
             # The host kept this terminal's working keys: no new sign-on before a MAC'd void.
             client.keys = keys
-            void = client.exchange(client.request(Kind.VOID, amount=2500, original=original))
+            void = client.exchange(client.request(TxnKind.VOID, amount=2500, original=original))
         assert void.response_code == "00"
         assert second.ledger.by_rrn(sale.rrn).status is Status.VOIDED
 
@@ -205,7 +205,7 @@ def test_a_failed_commit_leaves_memory_as_the_file_says(tmp_path: Path) -> None:
     def failing_request() -> None:
         with store.transaction(engine):
             engine.ledger.record(
-                tid="T", stan="000001", batch="000001", kind=Kind.SALE, amount=1, pan=None,
+                tid="T", stan="000001", batch="000001", kind=TxnKind.SALE, amount=1, pan=None,
                 now=datetime(2026, 1, 1),
             )  # fmt: skip
             raise RuntimeError("disk full")

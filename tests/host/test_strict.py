@@ -9,10 +9,10 @@ import pytest
 
 from iso8583 import get_spec
 from iso8583.acquirer import (
-    Kind,
     Original,
     Request,
     Totals,
+    TxnKind,
     apply_mac,
     open_session_keys,
     profile_for,
@@ -32,12 +32,12 @@ class _Terminal:
         self.keys = None
         self.stan = 0
         resp = self.profile.response_from_message(
-            self.spec.codec.unpack(self.engine.handle(self.pack(self.req(Kind.SIGNON))).reply),
-            Kind.SIGNON,
+            self.spec.codec.unpack(self.engine.handle(self.pack(self.req(TxnKind.SIGNON))).reply),
+            TxnKind.SIGNON,
         )
         self.keys = open_session_keys(resp.keys)
 
-    def req(self, kind: Kind, **kw: Any) -> Request:
+    def req(self, kind: TxnKind, **kw: Any) -> Request:
         self.stan += 1
         return Request(
             kind,
@@ -54,7 +54,7 @@ class _Terminal:
             msg.fields.pop(n, None)
         for name, value in changes.items():
             msg.fields[int(name.lstrip("f"))] = value
-        if self.keys is not None and (req.kind.financial or req.kind is Kind.REVERSAL):
+        if self.keys is not None and (req.kind.financial or req.kind is TxnKind.REVERSAL):
             msg = apply_mac(msg, self.spec, self.keys.mac_key)
         return self.spec.codec.pack(msg)
 
@@ -66,7 +66,7 @@ class _Terminal:
         return code, result.summary
 
     def sale(self, **kw: Any) -> Request:
-        return self.req(Kind.SALE, amount=1000, track2=TRACK2, entry_mode="902", **kw)
+        return self.req(TxnKind.SALE, amount=1000, track2=TRACK2, entry_mode="902", **kw)
 
 
 @pytest.fixture
@@ -109,10 +109,10 @@ def test_a_missing_terminal_id_is_a_format_error_not_key_exchange(t: _Terminal) 
 
 @pytest.mark.parametrize(
     ("kind", "pc"),
-    [(Kind.SALE, "310000"), (Kind.SALE, "990000"), (Kind.PREAUTH, "000000")],
+    [(TxnKind.SALE, "310000"), (TxnKind.SALE, "990000"), (TxnKind.PREAUTH, "000000")],
 )
-def test_an_unknown_processing_code_is_refused(t: _Terminal, kind: Kind, pc: str) -> None:
-    req = t.sale() if kind is Kind.SALE else t.req(kind, amount=1000, track2=TRACK2)
+def test_an_unknown_processing_code_is_refused(t: _Terminal, kind: TxnKind, pc: str) -> None:
+    req = t.sale() if kind is TxnKind.SALE else t.req(kind, amount=1000, track2=TRACK2)
     code, summary = t.answer(req, f3=pc)
     assert code == "30"
     assert "field 3" in summary
@@ -130,14 +130,14 @@ def test_malformed_values_are_format_errors(t: _Terminal, field: int, value: str
 
 
 def test_a_void_needs_a_reference(t: _Terminal) -> None:
-    void = t.req(Kind.VOID, amount=1000)
+    void = t.req(TxnKind.VOID, amount=1000)
     code, summary = t.answer(void)
     assert code == "30"
     assert "90/37" in summary
 
 
 def test_settlement_needs_its_totals(t: _Terminal) -> None:
-    settle = t.req(Kind.SETTLEMENT, totals=Totals())
+    settle = t.req(TxnKind.SETTLEMENT, totals=Totals())
     code, summary = t.answer(settle, drop=(74,))
     assert code == "30"
     assert "field 74" in summary
@@ -150,8 +150,8 @@ def test_every_dialect_checks_its_own_layout(spec: str) -> None:
     code, summary = t.answer(t.sale(), drop=(11,))
     assert code == "30"
     assert "field 11" in summary
-    orig = Original(Kind.SALE, stan="000002", local_time=NOW)
-    reversal = t.req(Kind.REVERSAL, amount=1000, original=orig)
+    orig = Original(TxnKind.SALE, stan="000002", local_time=NOW)
+    reversal = t.req(TxnKind.REVERSAL, amount=1000, original=orig)
     assert t.answer(reversal)[0] == "00"
 
 

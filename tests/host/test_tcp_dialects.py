@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from iso8583 import spec_names
-from iso8583.acquirer import Kind, Totals
+from iso8583.acquirer import Totals, TxnKind
 from iso8583.dialects.cup import CUP_HEADER
 from iso8583.framing import Tpdu
 from iso8583.host import EmbeddedHost
@@ -34,7 +34,7 @@ def test_signon_sale_and_declines(dialect_client: HostClient):
     assert c.sale(1000, "visa-blocked")[1].response_code == "43"
     assert c.sale(1000, "debit-pin", pin="1234")[1].response_code == "00"
     assert c.sale(1000, "debit-pin", pin="4321")[1].response_code == "55"
-    echo = c.exchange(c.request(Kind.ECHO))
+    echo = c.exchange(c.request(TxnKind.ECHO))
     assert echo.response_code == "00"
 
 
@@ -43,10 +43,10 @@ def test_settlement_and_reversal(dialect_client: HostClient):
     c.signon()
     req, resp = c.sale(1234)
     orig = c.original_of(req, resp)
-    rev = c.exchange(c.request(Kind.REVERSAL, stan=req.stan, amount=1234, original=orig))
+    rev = c.exchange(c.request(TxnKind.REVERSAL, stan=req.stan, amount=1234, original=orig))
     assert rev.response_code == "00"
     c.sale(2000)
-    settle = c.exchange(c.request(Kind.SETTLEMENT, totals=Totals(1, 2000, 0, 0)))
+    settle = c.exchange(c.request(TxnKind.SETTLEMENT, totals=Totals(1, 2000, 0, 0)))
     assert settle.response_code == "00"
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from iso8583.acquirer import Kind, Totals
+from iso8583.acquirer import Totals, TxnKind
 from iso8583.host import EmbeddedHost, OrderState, rules_from_mapping
 from tests.host.client import HostClient
 
@@ -19,15 +19,15 @@ def _ref() -> str:
 
 
 def _order(client: HostClient, amount: int, ref: str) -> str:
-    return client.exchange(client.request(Kind.QR_ORDER, amount=amount, qr=ref)).response_code
+    return client.exchange(client.request(TxnKind.QR_ORDER, amount=amount, qr=ref)).response_code
 
 
 def _query(client: HostClient, ref: str):
-    return client.exchange(client.request(Kind.QR_QUERY, qr=ref))
+    return client.exchange(client.request(TxnKind.QR_QUERY, qr=ref))
 
 
 def _simulate(client: HostClient, text: str) -> str:
-    return client.exchange(client.request(Kind.QR_SIMULATE, qr=text)).response_code
+    return client.exchange(client.request(TxnKind.QR_SIMULATE, qr=text)).response_code
 
 
 def test_order_is_paid_after_the_pay_delay(client: HostClient, host: EmbeddedHost):
@@ -43,7 +43,7 @@ def test_order_is_paid_after_the_pay_delay(client: HostClient, host: EmbeddedHos
     assert (again.response_code, again.rrn) == ("00", paid.rrn)
     entry = host.ledger.by_rrn(paid.rrn)
     assert entry is not None
-    assert entry.kind is Kind.QR_ORDER
+    assert entry.kind is TxnKind.QR_ORDER
     assert entry.amount == 1888
     assert host.ledger.totals(client.tid, client.batch) == Totals(1, 1888, 0, 0)
 
@@ -102,10 +102,10 @@ def test_reversed_order_is_cancelled(slow_client: HostClient, slow_host: Embedde
     from iso8583.acquirer import Original
 
     ref = _ref()
-    req = slow_client.request(Kind.QR_ORDER, amount=1500, qr=ref)
+    req = slow_client.request(TxnKind.QR_ORDER, amount=1500, qr=ref)
     assert slow_client.exchange(req).response_code == "09"
-    orig = Original(Kind.QR_ORDER, req.stan, req.local_time)
-    reversal = slow_client.request(Kind.REVERSAL, stan=req.stan, amount=1500, original=orig)
+    orig = Original(TxnKind.QR_ORDER, req.stan, req.local_time)
+    reversal = slow_client.request(TxnKind.REVERSAL, stan=req.stan, amount=1500, original=orig)
     assert slow_client.exchange(reversal).response_code == "00"
     assert _query(slow_client, ref).response_code == "25"
     assert _simulate(slow_client, f"PAY:{ref}") == "12"
@@ -115,26 +115,26 @@ def test_reversed_order_is_cancelled(slow_client: HostClient, slow_host: Embedde
 def test_consumer_presented_code_follows_the_cents(
     client: HostClient, host: EmbeddedHost, amount, code
 ):
-    req = client.request(Kind.QR_PAY, amount=amount, qr="134567890123456789")
+    req = client.request(TxnKind.QR_PAY, amount=amount, qr="134567890123456789")
     resp = client.exchange(req)
     assert resp.response_code == code
     if code == "00":
         entry = host.ledger.by_rrn(resp.rrn)
         assert entry is not None
-        assert entry.kind is Kind.QR_PAY
+        assert entry.kind is TxnKind.QR_PAY
         assert "134567890123456789" not in repr(host.ledger.entries())
 
 
 def test_a_paid_order_belongs_to_its_merchant(client: HostClient, host: EmbeddedHost):
     ref = _ref()
-    req = client.request(Kind.QR_ORDER, amount=1500, qr=ref)
+    req = client.request(TxnKind.QR_ORDER, amount=1500, qr=ref)
     assert client.exchange(req).response_code == "09"
     time.sleep(0.35)  # FAST_RULES: mpm_pay_delay 0.3 s
     paid = _query(client, ref)
     assert host.ledger.by_rrn(paid.rrn).mid == client.mid
     orig = client.original_of(req, paid)
-    other = client.request(Kind.VOID, amount=1500, original=orig, merchant_id="OTHERMERCH00001")
+    other = client.request(TxnKind.VOID, amount=1500, original=orig, merchant_id="OTHERMERCH00001")
     assert client.exchange(other).response_code == "03"
-    assert client.exchange(client.request(Kind.VOID, amount=1500, original=orig)).response_code == (
-        "00"
-    )
+    assert client.exchange(
+        client.request(TxnKind.VOID, amount=1500, original=orig)
+    ).response_code == ("00")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.host import EmbeddedHost, Status, rules_from_mapping
 from tests.host.client import HostClient, NoReply
 
@@ -38,7 +38,7 @@ def test_cents_pick_the_response_code(client: HostClient, host: EmbeddedHost, am
 
 
 def test_x68_answers_after_late_delay(client: HostClient, host: EmbeddedHost):
-    req = client.request(Kind.SALE, amount=1068, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1068, **client.card_fields("visa-approve"))
     sent = client.send(req)
     started = time.monotonic()
     with pytest.raises(NoReply):
@@ -50,7 +50,7 @@ def test_x68_answers_after_late_delay(client: HostClient, host: EmbeddedHost):
 
 
 def test_x99_never_answers_but_keeps_the_connection(client: HostClient):
-    req = client.request(Kind.SALE, amount=1099, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1099, **client.card_fields("visa-approve"))
     sent = client.send(req)
     with pytest.raises(NoReply):
         client.read_response(req, sent, timeout=0.4)
@@ -106,15 +106,15 @@ def test_no_signon_means_key_exchange_required(host: EmbeddedHost):
 
 
 def test_bad_or_missing_mac(client: HostClient, host: EmbeddedHost):
-    req = client.request(Kind.SALE, amount=1000, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1000, **client.card_fields("visa-approve"))
     msg = client.build(req)
     msg.fields[64] = bytes(b ^ 0xFF for b in msg.fields[64])
     client.send_raw(client.frame(client.spec.codec.pack(msg)))
     assert client.read_response(req, msg).response_code == "A0"
-    req = client.request(Kind.SALE, amount=1000, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1000, **client.card_fields("visa-approve"))
     assert client.exchange(req, mac=False).response_code == "A0"
     # A tampered amount under a valid MAC is caught too.
-    req = client.request(Kind.SALE, amount=1000, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1000, **client.card_fields("visa-approve"))
     msg = client.build(req)
     msg.fields[4] = "000000000001"
     client.send_raw(client.frame(client.spec.codec.pack(msg)))
@@ -123,27 +123,27 @@ def test_bad_or_missing_mac(client: HostClient, host: EmbeddedHost):
 
 
 def test_mac_is_checked_before_the_card(client: HostClient):
-    req = client.request(Kind.SALE, amount=1000, **client.card_fields("visa-blocked"))
+    req = client.request(TxnKind.SALE, amount=1000, **client.card_fields("visa-blocked"))
     assert client.exchange(req, mac=False).response_code == "A0"
 
 
 def test_balance_inquiry(client: HostClient, host: EmbeddedHost):
-    req = client.request(Kind.BALANCE, **client.card_fields("debit-pin", pin="1234"))
+    req = client.request(TxnKind.BALANCE, **client.card_fields("debit-pin", pin="1234"))
     resp = client.exchange(req)
     assert resp.response_code == "00"
     assert resp.balance == 100_000
-    req = client.request(Kind.BALANCE, **client.card_fields("visa-expired"))
+    req = client.request(TxnKind.BALANCE, **client.card_fields("visa-expired"))
     assert client.exchange(req).response_code == "54"
     assert host.ledger.entries() == []
 
 
 def test_preauth_is_recorded_as_preauth(client: HostClient, host: EmbeddedHost):
-    _req, resp = client.sale(5000, kind=Kind.PREAUTH)
+    _req, resp = client.sale(5000, kind=TxnKind.PREAUTH)
     assert resp.response_code == "00"
     [entry] = host.ledger.entries()
-    assert entry.kind is Kind.PREAUTH
+    assert entry.kind is TxnKind.PREAUTH
     assert entry.status is Status.APPROVED
-    assert client.sale(5051, kind=Kind.PREAUTH)[1].response_code == "51"
+    assert client.sale(5051, kind=TxnKind.PREAUTH)[1].response_code == "51"
 
 
 def test_approve_all_and_kind_overrides():
@@ -153,15 +153,15 @@ def test_approve_all_and_kind_overrides():
     with EmbeddedHost("iso87ascii", rules) as h, HostClient(h.address, h.spec) as c:
         c.signon()
         assert c.sale(1051, "visa-blocked")[1].response_code == "00"
-        assert c.sale(1000, kind=Kind.PREAUTH)[1].response_code == "91"
-        refund = c.request(Kind.REFUND, amount=700, **c.card_fields("visa-approve"))
+        assert c.sale(1000, kind=TxnKind.PREAUTH)[1].response_code == "91"
+        refund = c.request(TxnKind.REFUND, amount=700, **c.card_fields("visa-approve"))
         assert c.exchange(refund).response_code == "00"  # no original needed
-        balance = c.exchange(c.request(Kind.BALANCE, **c.card_fields("visa-approve")))
+        balance = c.exchange(c.request(TxnKind.BALANCE, **c.card_fields("visa-approve")))
         assert balance.balance == 42
         # MAC is still enforced.
         assert (
             c.exchange(
-                c.request(Kind.SALE, amount=1000, pan="4761739001010010"), mac=False
+                c.request(TxnKind.SALE, amount=1000, pan="4761739001010010"), mac=False
             ).response_code
             == "A0"
         )

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from iso8583 import Message
-from iso8583.acquirer import Kind
+from iso8583.acquirer import TxnKind
 from iso8583.host import EmbeddedHost, HostError
 from terminal.core.testcards import get_card
 from tests.host.client import HostClient
@@ -33,7 +33,7 @@ def test_fifty_terminals_at_once(host: EmbeddedHost):
 
 def test_pipelined_requests_are_answered_in_order(client: HostClient):
     reqs = [
-        client.request(Kind.SALE, amount=amount, **client.card_fields("visa-approve"))
+        client.request(TxnKind.SALE, amount=amount, **client.card_fields("visa-approve"))
         for amount in (1000, 1068, 1051, 1000, 1005)  # a late answer holds back the rest
     ]
     data = b"".join(client.frame(client.spec.codec.pack(client.build(r))) for r in reqs)
@@ -49,7 +49,7 @@ def test_pipelined_requests_are_answered_in_order(client: HostClient):
 
 
 def test_a_frame_split_into_single_bytes(client: HostClient):
-    req = client.request(Kind.SALE, amount=1000, **client.card_fields("visa-approve"))
+    req = client.request(TxnKind.SALE, amount=1000, **client.card_fields("visa-approve"))
     data = client.frame(client.spec.codec.pack(client.build(req)))
     for i in range(len(data)):
         client.send_raw(data[i : i + 1])
@@ -57,7 +57,7 @@ def test_a_frame_split_into_single_bytes(client: HostClient):
 
 
 def test_a_silent_request_does_not_block_other_terminals(client: HostClient, host: EmbeddedHost):
-    client.send(client.request(Kind.SALE, amount=1099, **client.card_fields("visa-approve")))
+    client.send(client.request(TxnKind.SALE, amount=1099, **client.card_fields("visa-approve")))
     with HostClient(host.address, host.spec, tid="TERM0777") as other:
         other.signon()
         assert other.sale(1000)[1].response_code == "00"
@@ -81,7 +81,7 @@ def test_non_iso_payload_closes_the_connection(host: EmbeddedHost, client: HostC
 
 def test_broken_body_gets_a_format_error_and_the_link_stays_up(client: HostClient):
     req = client.request(
-        Kind.SALE, amount=1000, stan="424242", **client.card_fields("visa-approve")
+        TxnKind.SALE, amount=1000, stan="424242", **client.card_fields("visa-approve")
     )
     raw = client.spec.codec.pack(client.build(req))
     client.send_raw(client.frame(raw[:-5]))
@@ -111,7 +111,7 @@ def test_peer_vanishing_mid_frame_and_with_a_late_reply_pending(
         gone.send_raw(b"\x00\x40" + b"0200")
     with HostClient(host.address, host.spec) as gone:
         gone.keys = client.keys
-        gone.send(gone.request(Kind.SALE, amount=1068, **gone.card_fields("visa-approve")))
+        gone.send(gone.request(TxnKind.SALE, amount=1068, **gone.card_fields("visa-approve")))
         time.sleep(0.05)
     time.sleep(0.7)  # the late reply falls due and meets a closed socket
     assert client.sale(1000)[1].response_code == "00"
@@ -122,8 +122,8 @@ def test_stop_answers_what_was_received_and_refuses_new_connections():
         address = h.address
         c = HostClient(h.address, h.spec)
         c.signon()
-        req = c.request(Kind.SALE, amount=1000, **c.card_fields("visa-approve"))
-        late = c.request(Kind.SALE, amount=1068, **c.card_fields("visa-approve"))
+        req = c.request(TxnKind.SALE, amount=1000, **c.card_fields("visa-approve"))
+        late = c.request(TxnKind.SALE, amount=1068, **c.card_fields("visa-approve"))
         c.send(req)
         c.send(late)
         assert c.recv_message(timeout=3).fields[39] == "00"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.model import Request, TxnKind
 from terminal.core.errors import NotFoundError, PrinterError
 from terminal.core.events import EventBus, ReceiptCopyFailed, ReceiptCopyPrinted
 from terminal.core.journal import JournalQuery, PrintStatus, ReceiptCopyRecord, TxnState
@@ -101,14 +101,14 @@ def test_card_pan_is_kept_for_a_void_but_never_in_an_entry(storage):
 def test_card_pan_goes_when_no_void_or_refund_can_follow(storage):
     declined = storage.journal.add(entry(state=TxnState.SENT), pan=FULL_PAN)
     storage.journal.update(declined, state=TxnState.DECLINED)
-    balance = storage.journal.add(entry(kind=Kind.BALANCE, state=TxnState.SENT), pan=FULL_PAN)
+    balance = storage.journal.add(entry(kind=TxnKind.BALANCE, state=TxnState.SENT), pan=FULL_PAN)
     assert storage.journal.card_pan(declined) is None
     assert storage.journal.card_pan(balance) is None
 
 
 def test_a_cancelled_reversal_leaves_the_queue_unsent(storage):
     jid = storage.journal.add(entry(state=TxnState.CREATED))
-    reversal = Request(Kind.REVERSAL, "000001", SOLD_AT, "10062345", "898310058120001", 1234)
+    reversal = Request(TxnKind.REVERSAL, "000001", SOLD_AT, "10062345", "898310058120001", 1234)
     message = storage.saf.push_request(jid, reversal)
     storage.saf.cancel(message, "the request never left the terminal")
     assert storage.saf.pending() == []

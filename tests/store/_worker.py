@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from iso8583.acquirer.model import Kind, Request
+from iso8583.acquirer.model import Request, TxnKind
 from terminal.core.journal import JournalEntry
 from terminal.store import TerminalStore, request_to_record
 from tests.store.helpers import entry, printed, receipt_dict
@@ -39,7 +39,7 @@ def crash(data_dir: str, start: int) -> None:
             journal_id = store.journal.add(crash_entry(seq))
             print(f"J {journal_id} {seq}", flush=True)
             request = Request(
-                kind=Kind.REVERSAL,
+                kind=TxnKind.REVERSAL,
                 stan=f"{seq % 1_000_000:06d}",
                 local_time=BASE_TIME,
                 terminal_id="10062345",

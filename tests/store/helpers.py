@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.cards import luhn_valid
 from terminal.core.journal import JournalEntry, PrintStatus, ReceiptCopyRecord, TxnState
 from terminal.core.receipts import (
@@ -57,7 +57,7 @@ def receipt_dict(amount: int = 1234, *, stan: str = "000001", when: datetime = S
 
 def entry(**changes: object) -> JournalEntry:
     base = JournalEntry(
-        kind=Kind.SALE,
+        kind=TxnKind.SALE,
         state=TxnState.APPROVED,
         stan="000001",
         batch="000001",

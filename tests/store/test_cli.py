@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.cli import journal_cmds
 from terminal.core.journal import PrintStatus, TxnState
 from terminal.core.receipts.text import DUPLICATE_MARK
@@ -240,7 +240,7 @@ def test_corrupt_database_is_one_line(capsys, tmp_path):
 
 def test_void_entries_show_their_original(capsys, data):
     with TerminalStore(data) as store:
-        void = store.journal.add(replace(entry(kind=Kind.VOID, original_id=1), receipt=None))
+        void = store.journal.add(replace(entry(kind=TxnKind.VOID, original_id=1), receipt=None))
     code, out, _ = run(capsys, "show", "--data-dir", str(data), str(void))
     assert code == 0
     assert "original      1" in out

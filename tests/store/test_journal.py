@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.cards import luhn_check_digit, luhn_valid
 from terminal.core.journal import (
     JournalEntry,
@@ -99,10 +99,10 @@ def test_update_accepts_state_strings_and_rejects_unknown_fields(store):
 
 def test_original_id_must_exist(store):
     sale = store.journal.add(entry())
-    void = store.journal.add(entry(kind=Kind.VOID, original_id=sale))
+    void = store.journal.add(entry(kind=TxnKind.VOID, original_id=sale))
     assert store.journal.get(void).original_id == sale
     with pytest.raises(InvalidRecordError):
-        store.journal.add(entry(kind=Kind.VOID, original_id=sale + 100))
+        store.journal.add(entry(kind=TxnKind.VOID, original_id=sale + 100))
 
 
 def test_copy_status_lifecycle(store):
@@ -139,7 +139,7 @@ def test_copy_validation(store):
 
 def test_batch_entries_feed_settlement(store):
     store.journal.add(entry(amount=1000))
-    store.journal.add(entry(amount=250, kind=Kind.REFUND))
+    store.journal.add(entry(amount=250, kind=TxnKind.REFUND))
     store.journal.add(entry(amount=99, state=TxnState.DECLINED))
     store.journal.add(entry(amount=500, batch="000002"))
     entries = store.journal.batch_entries("000001")
@@ -280,7 +280,7 @@ def entries(draw, time_zones=True):
     amount = draw(st.none() | st.sampled_from([0, 1, 1234, 5000]) | st.integers(0, 10**12 - 1))
     has_receipt = draw(st.booleans())
     return JournalEntry(
-        kind=draw(st.sampled_from(list(Kind))),
+        kind=draw(st.sampled_from(list(TxnKind))),
         state=draw(st.sampled_from(list(TxnState))),
         stan=draw(st.sampled_from(["000001", "000002", "123456"]) | _DIGITS),
         batch=draw(st.sampled_from(["000001", "000002"])),
@@ -346,7 +346,7 @@ def queries(draw, stored: list[JournalEntry]):
         stan=draw(st.none() | st.sampled_from([e.stan for e in stored] + ["999999"])),
         rrn=draw(st.none() | st.sampled_from(["", "332709000123", "000000000001"])),
         states=draw(st.lists(st.sampled_from(list(TxnState)), max_size=3, unique=True)),
-        kinds=draw(st.lists(st.sampled_from(list(Kind)), max_size=3, unique=True)),
+        kinds=draw(st.lists(st.sampled_from(list(TxnKind)), max_size=3, unique=True)),
         unprinted_only=draw(st.booleans()),
         limit=draw(st.integers(1, 12)),
     )

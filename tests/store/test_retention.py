@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from iso8583.acquirer.model import Kind
+from iso8583.acquirer.model import TxnKind
 from terminal.core.journal import TxnState
 from terminal.store import TerminalStore
 from terminal.store.retention import REFUND_WINDOW
@@ -44,7 +44,7 @@ def test_the_token_goes_when_no_void_or_refund_can_follow(store, final):
     assert store.journal.card_pan(sale) is None
 
 
-@pytest.mark.parametrize("kind", [Kind.BALANCE, Kind.REFUND, Kind.VOID])
+@pytest.mark.parametrize("kind", [TxnKind.BALANCE, TxnKind.REFUND, TxnKind.VOID])
 def test_kinds_that_are_never_voided_or_refunded_keep_no_token(store, kind):
     journal_id = store.journal.add(entry(kind=kind, state=TxnState.CREATED), pan=FULL_PAN)
     assert tokens(store) == {journal_id: False}

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from iso8583.acquirer.model import Kind, Original, Request, Totals
+from iso8583.acquirer.model import Original, Request, Totals, TxnKind
 from terminal.core.ports import SafQueue
 from terminal.store import (
     InvalidRecordError,
@@ -26,7 +26,7 @@ WHEN = datetime(2026, 11, 23, 9, 41, 7)
 
 def reversal(**changes: object) -> Request:
     base = Request(
-        kind=Kind.REVERSAL,
+        kind=TxnKind.REVERSAL,
         stan="000042",
         local_time=WHEN,
         terminal_id=TERMINAL_ID,
@@ -37,7 +37,7 @@ def reversal(**changes: object) -> Request:
         entry_mode="051",
         icc={"95": "0000000000", "9F36": "0001", "70": {"9F10": "0110A00000"}},
         original=Original(
-            kind=Kind.SALE, stan="000041", local_time=WHEN, rrn="332709000123", amount=1234
+            kind=TxnKind.SALE, stan="000041", local_time=WHEN, rrn="332709000123", amount=1234
         ),
         repeat=True,
     )

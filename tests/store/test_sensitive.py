@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from iso8583.acquirer.model import Kind, Original, Request
+from iso8583.acquirer.model import Original, Request, TxnKind
 from terminal.core.journal import ReceiptCopyRecord
 from terminal.store import (
     SensitiveDataError,
@@ -39,7 +39,7 @@ def test_helper_finds_pans():
 def _attempts(store: TerminalStore, journal_id: int) -> list[object]:
     """Every way a careless caller might try to store card data; all must be refused."""
     request = Request(
-        kind=Kind.REVERSAL,
+        kind=TxnKind.REVERSAL,
         stan="000002",
         local_time=datetime(2026, 11, 23, 9, 41),
         terminal_id=TERMINAL_ID,
@@ -82,12 +82,12 @@ def test_no_card_data_in_the_database_files(tmp_path):
         store.journal.set_copy_status(
             sale, ReceiptCopyRecord(copy="customer", status="failed", error="paper out")
         )
-        original = Original(kind=Kind.SALE, stan="000001", local_time=datetime(2026, 1, 1))
+        original = Original(kind=TxnKind.SALE, stan="000001", local_time=datetime(2026, 1, 1))
         for pan in (FULL_PAN, *OTHER_PANS):
             store.saf.push_request(
                 sale,
                 Request(
-                    kind=Kind.REVERSAL,
+                    kind=TxnKind.REVERSAL,
                     stan="000002",
                     local_time=datetime(2026, 11, 23, 9, 41),
                     terminal_id=TERMINAL_ID,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iso8583.acquirer.model import Kind, Totals
+from iso8583.acquirer.model import Totals, TxnKind
 from terminal.core.events import Connecting, EventBus, LinkFailed, ReversalDelivered, Sent, Waiting
 from terminal.core.journal import TxnState
 from terminal.engine.results import TxnRef, TxnResult
@@ -115,7 +115,7 @@ def test_journal_query_refuses_what_it_cannot_read(filters):
 
 
 def _result(**values):
-    base = {"kind": Kind.SALE, "approved": True, "response_code": "00", "amount": 1234}
+    base = {"kind": TxnKind.SALE, "approved": True, "response_code": "00", "amount": 1234}
     return TxnResult(**{**base, **values})
 
 
@@ -148,7 +148,7 @@ def test_outcome_wording():
 
     settled = outcome_from_result(
         Operation.SETTLEMENT,
-        _result(kind=Kind.SETTLEMENT, amount=None, totals=Totals(2, 3000, 1, 500)),
+        _result(kind=TxnKind.SETTLEMENT, amount=None, totals=Totals(2, 3000, 1, 500)),
     )
     assert settled.title == "SETTLED"
     assert dict(settled.rows)["Debits"] == "2 / CNY 30.00"
@@ -157,12 +157,12 @@ def test_outcome_wording():
 def test_money_and_events_read_well():
     assert format_money(5, "392") == "JPY 5"
     assert format_money(-150) == "CNY -1.50"
-    assert describe_event(Sent(Kind.SALE, "000001", "0200")) == "Sent 0200 sale (STAN 000001)"
-    assert "3 s" in describe_event(Waiting(Kind.SALE, "000001", 3.0))
+    assert describe_event(Sent(TxnKind.SALE, "000001", "0200")) == "Sent 0200 sale (STAN 000001)"
+    assert "3 s" in describe_event(Waiting(TxnKind.SALE, "000001", 3.0))
     assert "answer 00" in describe_event(ReversalDelivered(1, "000001", "00"))
     assert link_state_of(Connecting("tcp://h:1")) is LinkState.CONNECTING
     assert link_state_of(LinkFailed("tcp://h:1", "refused")) is LinkState.OFFLINE
-    assert link_state_of(Waiting(Kind.SALE, "1", 1.0)) is None
+    assert link_state_of(Waiting(TxnKind.SALE, "1", 1.0)) is None
 
 
 def test_event_bus_survives_a_failing_listener():
