@@ -30,11 +30,15 @@ __all__ = [
 ]
 
 
+#: How the message's own parts are named to a person (``field`` keeps pyiso8583's keys).
+_PART_NAMES = {"t": "MTI", "p": "primary bitmap", "1": "secondary bitmap"}
+
+
 def _location(field: str | None, path: tuple[str, ...]) -> str:
-    """Render ``field 55 tag 9F02`` style locations."""
+    """Render ``field 55 tag 9F02`` (or ``MTI``, ``primary bitmap``) style locations."""
     parts = []
     if field is not None:
-        parts.append(f"field {field}")
+        parts.append(_PART_NAMES.get(field, f"field {field}"))
     parts.extend(path)
     return " ".join(parts)
 

@@ -245,6 +245,21 @@ def test_decode_errors(dialect: str, raw: bytes, field: str | None, offset: int,
 
 
 @pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b"\x00\x10HELLO GARBAGE", "MTI at byte 0: "),
+        (b"0800" + b"82200000", "primary bitmap at byte 4: "),
+        (b"0800" + b"8220000000000000" + b"0400", "secondary bitmap at byte 20: "),
+    ],
+)
+def test_errors_name_the_message_parts_in_words(raw: bytes, where: str) -> None:
+    """``field`` keeps pyiso8583's keys (t, p, 1); what a person reads says MTI or bitmap."""
+    with pytest.raises(DecodeError) as info:
+        unpack(raw, get_spec("iso87ascii"))
+    assert str(info.value).startswith(where)
+
+
+@pytest.mark.parametrize(
     ("dialect", "raw", "offset"),
     [
         # Field 55 holds 9F02 with length 05 but only 2 value bytes: the length byte is blamed.
