@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from iso8583.acquirer.codes import response_text
-from iso8583.acquirer.model import Kind, Original, Request, Response, SessionKeys, Totals
+from iso8583.acquirer.model import Original, Request, Response, SessionKeys, Totals, TxnKind
 from iso8583.acquirer.profiles import profile_for
 from iso8583.acquirer.security import (
     TEST_TMK,
@@ -59,11 +59,18 @@ __all__ = ["HandleResult", "HostEngine"]
 
 _APPROVE = Decision("00")
 #: Kinds whose card must show a PIN when its service code asks for one.
-_PIN_KINDS = frozenset({Kind.SALE, Kind.PREAUTH, Kind.BALANCE})
+_PIN_KINDS = frozenset({TxnKind.SALE, TxnKind.PREAUTH, TxnKind.BALANCE})
 #: Kinds that must come with a card (field 2, track 2 or chip data).
-_CARD_KINDS = frozenset({Kind.SALE, Kind.PREAUTH, Kind.BALANCE})
+_CARD_KINDS = frozenset({TxnKind.SALE, TxnKind.PREAUTH, TxnKind.BALANCE})
 _AMOUNT_KINDS = frozenset(
-    {Kind.SALE, Kind.PREAUTH, Kind.REFUND, Kind.COMPLETION, Kind.QR_PAY, Kind.QR_ORDER}
+    {
+        TxnKind.SALE,
+        TxnKind.PREAUTH,
+        TxnKind.REFUND,
+        TxnKind.COMPLETION,
+        TxnKind.QR_PAY,
+        TxnKind.QR_ORDER,
+    }
 )
 #: Processing codes (first two digits) of batch-upload records that count in the totals.
 _UPLOAD_DEBIT = frozenset({"00", ""})
@@ -145,20 +152,20 @@ class HostEngine:
         self._key_changes: set[str] = set()
         self.store: HostStateStore | None = None
         self._card_memo: tuple[Request, CardData | None] | None = None
-        self._handlers: dict[Kind, _Handler] = {
-            Kind.SALE: self._authorise,
-            Kind.PREAUTH: self._authorise,
-            Kind.QR_PAY: self._authorise,
-            Kind.BALANCE: self._authorise,
-            Kind.REFUND: self._refund,
-            Kind.VOID: self._void,
-            Kind.COMPLETION: self._completion,
-            Kind.REVERSAL: self._reversal,
-            Kind.SETTLEMENT: self._settlement,
-            Kind.BATCH_UPLOAD: self._upload,
-            Kind.QR_ORDER: self._qr_order,
-            Kind.QR_QUERY: self._qr_query,
-            Kind.QR_SIMULATE: self._qr_simulate,
+        self._handlers: dict[TxnKind, _Handler] = {
+            TxnKind.SALE: self._authorise,
+            TxnKind.PREAUTH: self._authorise,
+            TxnKind.QR_PAY: self._authorise,
+            TxnKind.BALANCE: self._authorise,
+            TxnKind.REFUND: self._refund,
+            TxnKind.VOID: self._void,
+            TxnKind.COMPLETION: self._completion,
+            TxnKind.REVERSAL: self._reversal,
+            TxnKind.SETTLEMENT: self._settlement,
+            TxnKind.BATCH_UPLOAD: self._upload,
+            TxnKind.QR_ORDER: self._qr_order,
+            TxnKind.QR_QUERY: self._qr_query,
+            TxnKind.QR_SIMULATE: self._qr_simulate,
         }
 
     @property
@@ -278,7 +285,7 @@ class HostEngine:
         reason = scrub_sensitive(str(exc))
         if not isinstance(partial, Message) or not _is_request_mti(partial.mti):
             return HandleResult(None, close=True, summary=f"undecodable ({reason}) -> close")
-        resp = Response(kind=Kind.SALE, stan=str(partial.get(11, "")), response_code="30")
+        resp = Response(kind=TxnKind.SALE, stan=str(partial.get(11, "")), response_code="30")
         bare = Message(partial.mti, {n: partial.fields[n] for n in (11, 41) if n in partial})
         for request in (partial, bare):
             try:
@@ -297,14 +304,14 @@ class HostEngine:
         self, req: Request, msg: Message, now: datetime, raw: bytes
     ) -> tuple[_Outcome, Key | None]:
         kind, tid = req.kind, req.terminal_id
-        if kind is Kind.SIGNON:
+        if kind is TxnKind.SIGNON:
             working, wire = issue_session_keys(self._tmk)
             self._set_keys(tid, working)
             return _Outcome("00", keys=wire), None
-        if kind is Kind.ECHO:
+        if kind is TxnKind.ECHO:
             return _Outcome("00"), None
         keys = self._keys_of(tid)
-        needs_mac = kind.financial or kind is Kind.REVERSAL
+        needs_mac = kind.financial or kind is TxnKind.REVERSAL
         has_mac = isinstance(msg.fields.get(mac_field_for(msg)), bytes)
         mac_key = keys.mac_key if keys is not None and (needs_mac or has_mac) else None
         if needs_mac and keys is None:
@@ -368,7 +375,7 @@ class HostEngine:
             return override
         if self.rules.approve_all:
             return _APPROVE
-        if req.kind is not Kind.QR_PAY:
+        if req.kind is not TxnKind.QR_PAY:
             code = self._card_and_pin(req, now, keys)
             if code is not None:
                 return Decision(code)
@@ -397,15 +404,15 @@ class HostEngine:
     def _authorise(
         self, req: Request, msg: Message, now: datetime, keys: WorkingKeys | None
     ) -> _Outcome:
-        if req.kind is Kind.QR_PAY and req.qr and self.ledger.code_used(_code_digest(req.qr)):
+        if req.kind is TxnKind.QR_PAY and req.qr and self.ledger.code_used(_code_digest(req.qr)):
             return _Outcome("94")  # a consumer payment code pays once
         decision = self._issuer(req, now, keys)
         if decision.code != "00":
             return _Outcome(decision.code)
-        if req.kind is Kind.BALANCE:
+        if req.kind is TxnKind.BALANCE:
             return _Outcome("00", decision.timing, balance=self.rules.balance)
         entry = self.ledger.record(kind=req.kind, **self._record(req, now))
-        if req.kind is Kind.QR_PAY and req.qr:
+        if req.kind is TxnKind.QR_PAY and req.qr:
             self.ledger.use_code(_code_digest(req.qr), entry)
         return self._approved(entry, decision.timing)
 
@@ -425,11 +432,13 @@ class HostEngine:
             code = None if self.rules.approve_all else self._card_and_pin(req, now, keys)
             if code is not None:
                 return _Outcome(code)
-            if target is None:
+            # No reference at all is a refund to the card, which acquirers take (cents rules);
+            # a reference must match an original, and the refunds stay within it.
+            if target is None and orig is not None:
                 return _Outcome("25")
-            if amount > target.amount:
+            if target is not None and amount > target.amount:
                 return _Outcome("13")
-            if target.refunded + amount > target.amount:
+            if target is not None and target.refunded + amount > target.amount:
                 return _Outcome("61")
             decision = amount_decision(amount, self.rules)
         if decision.code != "00":
@@ -438,7 +447,7 @@ class HostEngine:
         if target is not None and target.refunded + amount <= target.amount:
             entry = self.ledger.refund(target, **record)
         else:
-            entry = self.ledger.record(kind=Kind.REFUND, **record)
+            entry = self.ledger.record(kind=TxnKind.REFUND, **record)
         return self._approved(entry, decision.timing)
 
     def _void(
@@ -475,7 +484,7 @@ class HostEngine:
         if target is not None:
             entry = self.ledger.void(target, **record)
         else:
-            entry = self.ledger.record(kind=Kind.VOID, **record)
+            entry = self.ledger.record(kind=TxnKind.VOID, **record)
         return self._approved(entry, decision.timing)
 
     def _completion(
@@ -503,7 +512,7 @@ class HostEngine:
         if preauth is not None and amount <= preauth.amount:
             entry = self.ledger.complete(preauth, **record)
         else:
-            entry = self.ledger.record(kind=Kind.COMPLETION, **record)
+            entry = self.ledger.record(kind=TxnKind.COMPLETION, **record)
         return self._approved(entry, decision.timing)
 
     def _reversal(
@@ -646,7 +655,7 @@ class HostEngine:
             parts.append(f"pan={mask_pan(card.pan)}")
         if req.pin_block is not None:
             parts.append("pin=yes")
-        if req.qr and req.kind in (Kind.QR_ORDER, Kind.QR_QUERY, Kind.QR_SIMULATE):
+        if req.qr and req.kind in (TxnKind.QR_ORDER, TxnKind.QR_QUERY, TxnKind.QR_SIMULATE):
             parts.append(f"qr={scrub_sensitive(req.qr)}")  # order references; CPM codes stay out
         parts += ["->", reply_mti, outcome.code, response_text(outcome.code)]
         if outcome.auth_code:
