@@ -142,12 +142,14 @@ def cmd_card_parse(args: argparse.Namespace) -> int:
         "cardholder": swipe.track1.name if swipe.track1 is not None else None,
     }
     hidden = {"luhn_valid", "expired", "interchange", "authorization", "services", "pin"}
-    lines = [
-        f"{key:<14} {value}"
-        for key, value in data.items()
-        if value is not None and key not in hidden
-    ]
+    lines = _table({k: v for k, v in data.items() if v is not None and k not in hidden})
     return _emit(data, args.json, lines)
+
+
+def _table(data: dict[str, Any]) -> list[str]:
+    """``key  value`` lines, the values in one column however long the longest key."""
+    width = max((len(key) for key in data), default=0)
+    return [f"{key:<{width}}  {value}" for key, value in data.items()]
 
 
 @_guard
@@ -164,7 +166,7 @@ def cmd_qr_parse(args: argparse.Namespace) -> int:
         data = {"type": "wallet-code", "scheme": code.scheme.value, "code": code.masked}
     else:
         data = _cpm(code)
-    lines = [f"{key:<14} {value}" for key, value in data.items() if value is not None]
+    lines = _table({k: v for k, v in data.items() if v is not None})
     return _emit(data, args.json, lines)
 
 
@@ -204,7 +206,7 @@ def _mpm_parse(text: str, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**summary, "records": tree, "warnings": problems}, ensure_ascii=False))
         return 0
-    lines = [f"{key:<14} {value}" for key, value in summary.items() if value not in (None, [])]
+    lines = _table({k: v for k, v in summary.items() if v not in (None, [])})
     lines += ["", "records:", *("  " + line for line in mpm_text(tree))]
     if warnings:
         lines += ["", f"warnings ({len(warnings)}, use --strict to refuse):"]
