@@ -88,10 +88,14 @@ def add_agent_options(
     g.add_argument(
         "--serial",
         dest=f"{pre}serial",
+        metavar="SERIAL",
         help="serial number reported to the TMS (default: PSM-<TID>)",
     )
     g.add_argument(
-        "--model", dest=f"{pre}model", help=f"model reported to the TMS (default {DEFAULT_MODEL})"
+        "--model",
+        dest=f"{pre}model",
+        metavar="MODEL",
+        help=f"model reported to the TMS (default {DEFAULT_MODEL})",
     )
     g.add_argument(
         "--purchase-date",
