@@ -70,6 +70,21 @@ _MASKS = tuple(1 << (192 - n) if n else 0 for n in range(193))  # bit of field n
 _RUNTIME = {"fromhex": bytes.fromhex, "hexlify": binascii.hexlify}
 
 
+def _second_sighting(seen: set[Any], plans: dict[Any, Any], key: Any) -> bool:
+    """True the second time ``key`` comes (compile its plan now: room is made in ``plans``,
+    oldest first); the first time it is only noted. Compiling costs ~100x a decode, so a shape
+    seen once (garbage, a fuzzer's) never pays for it; both tables stay under _MAX_PLANS."""
+    if key not in seen:
+        if len(seen) >= _MAX_PLANS:
+            seen.clear()
+        seen.add(key)
+        return False
+    seen.discard(key)
+    while len(plans) >= _MAX_PLANS:
+        del plans[next(iter(plans))]  # dicts keep insertion order
+    return True
+
+
 def _check_dialect(spec: DialectTable) -> None:
     """Field numbers and code page; each field construct then checks its own definition."""
     where = f"spec {spec.name}"
@@ -142,9 +157,9 @@ class MessageConstruct(Construct):  # type: ignore[misc]
         self._cp = spec.codepage
         self._mti_enc = spec.mti_encoding
         self._plans: dict[bytes, Any] = {}
-        self._seen: dict[bytes, int] = {}  # bitmaps decoded once, not compiled yet
+        self._seen: set[bytes] = set()  # bitmaps decoded once, not compiled yet
         self._pack_plans: dict[tuple[Any, ...], PackPlan] = {}
-        self._pack_seen: dict[tuple[Any, ...], int] = {}
+        self._pack_seen: set[tuple[Any, ...]] = set()
         self._mti_cache: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -306,22 +321,10 @@ class MessageConstruct(Construct):  # type: ignore[misc]
             raise
         except Exception as exc:  # a value so odd that an encoder tripped over it
             raise EncodeError(f"cannot encode value: {exc}", field=str(n)) from exc
-        self._learn_pack(tuple(fields), numbers, bitmap)
+        key = tuple(fields)
+        if _second_sighting(self._pack_seen, self._pack_plans, key):
+            self._pack_plans[key] = self._compile_pack(numbers, bitmap)
         return b"".join(parts)
-
-    def _learn_pack(self, key: tuple[Any, ...], numbers: list[int], bitmap: bytes) -> None:
-        """Compile a pack plan the second time a field set is packed (as :meth:`_learn`)."""
-        seen = self._pack_seen
-        if key not in seen:
-            if len(seen) >= _MAX_PLANS:
-                seen.clear()
-            seen[key] = 1
-            return
-        del seen[key]
-        plans = self._pack_plans
-        while len(plans) >= _MAX_PLANS:
-            del plans[next(iter(plans))]
-        plans[key] = self._compile_pack(numbers, bitmap)
 
     def _compile_pack(self, numbers: list[int], bitmap: bytes) -> PackPlan:
         """One function packing exactly these fields, with the bitmap as a constant."""
@@ -452,20 +455,12 @@ class MessageConstruct(Construct):  # type: ignore[misc]
 
     def _learn(self, bitmap: bytes, numbers: tuple[int, ...]) -> None:
         """Count a bitmap that decoded a whole message; compile its plan the second time."""
-        seen = self._seen
-        if bitmap not in seen:
-            if len(seen) >= _MAX_PLANS:
-                seen.clear()
-            seen[bitmap] = 1
-            return
-        del seen[bitmap]
         plans = self._plans
-        while len(plans) >= _MAX_PLANS:
-            del plans[next(iter(plans))]  # oldest first (dicts keep insertion order)
-        w = self._bm_width
-        if len(bitmap) == 2 * w:
-            plans[bitmap[:w]] = _SECONDARY
-        plans[bitmap] = (numbers, self._compile_unpack(list(numbers)))
+        if _second_sighting(self._seen, plans, bitmap):
+            w = self._bm_width
+            if len(bitmap) == 2 * w:
+                plans[bitmap[:w]] = _SECONDARY
+            plans[bitmap] = (numbers, self._compile_unpack(list(numbers)))
 
     def _compile_unpack(self, numbers: list[int]) -> UnpackPlan:
         """One function running the field constructs of these bits, in order."""
