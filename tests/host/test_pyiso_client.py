@@ -7,9 +7,7 @@ codec test does, plus ``cryptography`` for DES; it imports nothing of posemu.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,10 +17,8 @@ from iso8583.host import EmbeddedHost
 from tests.iso8583.test_pyiso8583_diff import (
     PYISO_VERSION,
     _clean_env,
-    _locked,
-    _run,
     _unavailable,
-    _venv_python,
+    cached_venv,
 )
 
 CLIENT = Path(__file__).with_name("pyiso_client.py")
@@ -31,19 +27,7 @@ PACKAGES = (f"pyiso8583=={PYISO_VERSION}", f"cryptography=={version('cryptograph
 
 
 def _client_python(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = getattr(config, "cache", None)
-    base = cache.mkdir("pyiso8583-client-venv") if cache else tmp_path_factory.mktemp("venv")
-    venv = base / f"client-py{sys.version_info[0]}{sys.version_info[1]}"
-    python = _venv_python(venv)
-    marker = venv / ".posemu-ready"
-    with _locked(base / ".lock"):
-        if marker.is_file() and python.is_file():
-            return python
-        shutil.rmtree(venv, ignore_errors=True)
-        _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
-        _run([str(python), "-m", "pip", "install", "--quiet", *PACKAGES], timeout=600)
-        marker.write_text("\n".join(PACKAGES) + "\n")
-    return python
+    return cached_venv(config, tmp_path_factory, "pyiso8583-client-venv", "client", PACKAGES)
 
 
 def test_a_pyiso8583_client_from_the_page_alone(

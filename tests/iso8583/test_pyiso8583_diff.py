@@ -166,10 +166,27 @@ def _venv_python(venv: Path) -> Path:
 
 
 def _ensure_venv(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return cached_venv(
+        config,
+        tmp_path_factory,
+        "pyiso8583-venv",
+        f"pyiso8583-{PYISO_VERSION}",
+        (f"pyiso8583=={PYISO_VERSION}",),
+    )
+
+
+def cached_venv(
+    config: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
+    cache_dir: str,
+    name: str,
+    packages: tuple[str, ...],
+) -> Path:
+    """The Python of a venv with ``packages``, made once and kept in pytest's cache (under a
+    lock, so concurrent runs share it); a half-made one is made again."""
     cache = getattr(config, "cache", None)
-    base = (cache.mkdir("pyiso8583-venv") if cache is not None
-            else tmp_path_factory.mktemp("pyiso8583-venv"))
-    venv = base / f"pyiso8583-{PYISO_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}"
+    base = cache.mkdir(cache_dir) if cache is not None else tmp_path_factory.mktemp(cache_dir)
+    venv = base / f"{name}-py{sys.version_info[0]}{sys.version_info[1]}"
     python = _venv_python(venv)
     marker = venv / ".posemu-ready"
     with _locked(base / ".lock"):
@@ -177,9 +194,8 @@ def _ensure_venv(config: pytest.Config, tmp_path_factory: pytest.TempPathFactory
             return python
         shutil.rmtree(venv, ignore_errors=True)
         _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
-        _run([str(python), "-m", "pip", "install", "--quiet", f"pyiso8583=={PYISO_VERSION}"],
-             timeout=600)
-        marker.write_text(f"pyiso8583=={PYISO_VERSION}\n")
+        _run([str(python), "-m", "pip", "install", "--quiet", *packages], timeout=600)
+        marker.write_text("\n".join(packages) + "\n")
     return python
 
 
