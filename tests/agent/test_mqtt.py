@@ -173,28 +173,28 @@ async def test_mqtts_with_ca_and_client_certificate(tmp_path: Path) -> None:
     import aiomqtt
 
     from agent.mosquitto import MOSQUITTO
-    from tests.agent.certs import make_certs
+    from tests.engine.tlsutil import make_pki
 
     if MOSQUITTO is None:
         pytest.skip("mosquitto not installed")
-    certs = make_certs(tmp_path)
+    pki = make_pki(tmp_path)
     workdir = tmp_path / "broker"
     workdir.mkdir()
     broker = Mosquitto(
         workdir,
-        extra_config=f"cafile {certs['ca']}\ncertfile {certs['server']}\n"
-        f"keyfile {certs['server_key']}\nrequire_certificate true\n",
+        extra_config=f"cafile {pki.ca}\ncertfile {pki.server_cert}\n"
+        f"keyfile {pki.server_key}\nrequire_certificate true\n",
     )
     broker.start()
     url = f"mqtts://127.0.0.1:{broker.port}"
     tls = {
-        "ca_file": str(certs["ca"]),
-        "cert_file": str(certs["client"]),
-        "key_file": str(certs["client_key"]),
+        "ca_file": str(pki.ca),
+        "cert_file": str(pki.client_cert),
+        "key_file": str(pki.client_key),
     }
     try:
         await round_trip(url, tmp_path, "3.1.1", **tls)
-        no_cert = Console(BrokerSettings.from_url(url, ca_file=str(certs["ca"])))
+        no_cert = Console(BrokerSettings.from_url(url, ca_file=str(pki.ca)))
         with pytest.raises(aiomqtt.MqttError):
             async with no_cert.connected():
                 pass
