@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,21 +41,38 @@ class Host:
 @contextmanager
 def posemu_host(folder: Path, rules: str | None = None, spec: str = "iso87ascii") -> Iterator[Host]:
     folder.mkdir(parents=True, exist_ok=True)
-    args = [*POSEMU, "host", "--listen", "127.0.0.1:0", "--spec", spec]
+    args = ["--spec", spec]
     if rules is not None:
         path = folder / "rules.toml"
         path.write_text(rules, encoding="utf-8")
         args += ["--rules", str(path)]
+    with host_subprocess(folder, args) as (proc, host, port, log):
+        yield Host(proc, f"tcp://{host}:{port}", log)
+
+
+@contextmanager
+def host_subprocess(
+    folder: Path, args: list[str], preexec: Callable[[], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str, int, Path]]:
+    """``posemu host --listen 127.0.0.1:0 ARGS``, its log in ``folder/host.log``: yields the
+    process, the address it announced and the log; terminated (then killed) on exit."""
+    folder.mkdir(parents=True, exist_ok=True)
     log = folder / "host.log"
     with log.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(
-            args, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, env=_env()
+            [*POSEMU, "host", "--listen", "127.0.0.1:0", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=_env(),
+            preexec_fn=preexec,
         )
         try:
             line = proc.stdout.readline() if proc.stdout else ""
             match = re.match(r"listening on (\S+):(\d+) \(spec ", line)
-            assert match, f"host did not start: {line!r}"
-            yield Host(proc, f"tcp://{match.group(1)}:{match.group(2)}", log)
+            assert match, f"host did not start: {line!r} {log.read_text()}"
+            yield proc, match.group(1), int(match.group(2)), log
         finally:
             proc.terminate()
             try:
