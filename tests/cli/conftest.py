@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from terminal.cli.main import main
-
-
-@dataclass
-class Out:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> dict:
-        lines = self.out.strip().splitlines()
-        assert len(lines) == 1, self.out
-        return json.loads(lines[0])
+from tests.engine.clirun import Run as Out  # an in-process run has the same result shape
 
 
 @pytest.fixture(autouse=True)
